@@ -1,0 +1,314 @@
+package amp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/beevik/etree"
+)
+
+// Rule is one <rule/> of a request. Parse keeps unknown conditions and
+// actions as written, so that a refusal can echo them.
+type Rule struct {
+	Condition Condition
+	Action    Action
+	Value     string
+}
+
+// RuleSet is the <amp/> element of a request: its rules in document order
+// and its per-hop flag.
+type RuleSet struct {
+	// PerHop applies the rules at every server on the route, not only at
+	// the edges.
+	PerHop bool
+	Rules  []Rule
+
+	// malformed lists, by index, rules that repeat an attribute. They are
+	// refused as not acceptable.
+	malformed []int
+}
+
+// inlineRules is how many rules Parse stores without a second allocation.
+const inlineRules = 4
+
+type ruleSetStorage struct {
+	rs  RuleSet
+	buf [inlineRules]Rule
+}
+
+// Parse recognizes and reads the AMP request of msg, a <message/> stanza.
+//
+// It returns nil and no error when msg carries no request: no <amp/> child
+// in the AMP namespace (whatever its prefix), an <amp/> with a status
+// attribute (an event sent by a server, never processed again), or a
+// message of type error. Only the first <amp/> child in the namespace
+// counts. Parse does not validate the rules against a configuration; that
+// is [Config.Validate].
+//
+// A request that no configuration can accept gets an [*Error] whose kind is
+// [ErrBadRequest]: a message without an id or with an empty one (§1.3), a
+// per-hop other than "true" or "false", or an <amp/> without a <rule/>.
+// [ErrorReply] turns it into the stanza to send back. Parse returns a plain
+// error, with no stanza to send, when msg is not a <message/> or has no
+// from attribute: a server stamps the sender's full JID before routing.
+func Parse(msg *etree.Element) (*RuleSet, error) {
+	if msg == nil {
+		return nil, errors.New("amp: no message")
+	}
+	if msg.Tag != "message" {
+		return nil, fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
+	}
+	if attrValue(msg, "type") == "error" {
+		return nil, nil
+	}
+	el := findAMP(msg)
+	if el == nil || hasAttr(el, "status") {
+		return nil, nil
+	}
+	if attrValue(msg, "from") == "" {
+		return nil, ErrNoSender
+	}
+	rs := readRules(el)
+	perHop, perHopSet := attrLookup(el, "per-hop")
+	switch {
+	case attrValue(msg, "id") == "":
+		return nil, requestError(rs, "the message has no id")
+	case perHopSet && perHop != "true" && perHop != "false":
+		return nil, requestError(rs, fmt.Sprintf("per-hop is %q, not true or false", perHop))
+	case len(rs.Rules) == 0:
+		return nil, requestError(rs, "the request has no rule")
+	}
+	rs.PerHop = perHop == "true"
+	return rs, nil
+}
+
+// findAMP returns the first <amp/> child of msg in the AMP namespace.
+func findAMP(msg *etree.Element) *etree.Element {
+	for _, t := range msg.Child {
+		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" && el.NamespaceURI() == NS {
+			return el
+		}
+	}
+	return nil
+}
+
+func isRule(t etree.Token) (*etree.Element, bool) {
+	el, ok := t.(*etree.Element)
+	if !ok || el.Tag != "rule" || el.NamespaceURI() != NS {
+		return nil, false
+	}
+	return el, true
+}
+
+// readRules reads every <rule/> child of an <amp/> element.
+func readRules(amp *etree.Element) *RuleSet {
+	n := 0
+	for _, t := range amp.Child {
+		if _, ok := isRule(t); ok {
+			n++
+		}
+	}
+	var rs *RuleSet
+	if n <= inlineRules {
+		s := new(ruleSetStorage)
+		s.rs.Rules = s.buf[:0:n]
+		rs = &s.rs
+	} else {
+		rs = &RuleSet{Rules: make([]Rule, 0, n)}
+	}
+	for _, t := range amp.Child {
+		el, ok := isRule(t)
+		if !ok {
+			continue
+		}
+		var r Rule
+		var seen uint8
+		repeated := false
+		for _, a := range el.Attr {
+			if a.Space != "" {
+				continue
+			}
+			var bit uint8
+			switch a.Key {
+			case "condition":
+				bit, r.Condition = 1, Condition(a.Value)
+			case "action":
+				bit, r.Action = 2, Action(a.Value)
+			case "value":
+				bit, r.Value = 4, a.Value
+			default:
+				continue
+			}
+			repeated = repeated || seen&bit != 0
+			seen |= bit
+		}
+		if repeated {
+			rs.malformed = append(rs.malformed, len(rs.Rules))
+		}
+		rs.Rules = append(rs.Rules, r)
+	}
+	return rs
+}
+
+func requestError(rs *RuleSet, why string) *Error {
+	return &Error{Kind: ErrBadRequest, Index: -1, Err: errors.New(why), request: rs}
+}
+
+// Validate checks every rule of a request against the server's
+// configuration and the §9 presence policy before any answer is given
+// (§2.2.1). It returns nil when rs is nil or every rule is acceptable, and
+// otherwise an [*Error] that [ErrorReply] turns into the stanza to send.
+//
+// A request with more rules than MaxRules is refused as not acceptable,
+// listing the rules past the limit, before any rule is checked. Otherwise
+// each rule fails with the first of: a missing, empty or repeated
+// condition, action or value attribute (not acceptable); an action the
+// server does not support (unsupported action); a condition it does not
+// support (unsupported condition); a value the condition does not define,
+// one longer than MaxValueLen, or an alert, error or notify rule from a
+// sender without presence authorization (not acceptable). The first failing
+// rule in document order decides the kind of error; the error lists every
+// rule that fails with that kind.
+func (c *Config) Validate(rs *RuleSet, p Presence) error {
+	if rs == nil {
+		return nil
+	}
+	if len(rs.Rules) == 0 {
+		return requestError(rs, "the request has no rule")
+	}
+	if max := c.maxRules(); len(rs.Rules) > max {
+		return &Error{
+			Kind:    ErrNotAcceptable,
+			Index:   max,
+			Rules:   rs.Rules[max:],
+			Err:     fmt.Errorf("more than %d rules", max),
+			request: rs,
+		}
+	}
+	kind, first, firstIdx := error(nil), error(nil), -1
+	for i := range rs.Rules {
+		if kind, first = c.check(rs, i, p); kind != nil {
+			firstIdx = i
+			break
+		}
+	}
+	if kind == nil {
+		return nil
+	}
+	e := &Error{Kind: kind, Index: firstIdx, Err: first, request: rs}
+	for i := firstIdx; i < len(rs.Rules); i++ {
+		if k, _ := c.check(rs, i, p); k == kind {
+			e.Rules = append(e.Rules, rs.Rules[i])
+		}
+	}
+	return e
+}
+
+// check validates rule i of rs and returns the kind of its failure and why,
+// or nil.
+func (c *Config) check(rs *RuleSet, i int, p Presence) (kind, why error) {
+	r := &rs.Rules[i]
+	switch {
+	case r.Condition == "":
+		return ErrNotAcceptable, errors.New("missing condition")
+	case r.Action == "":
+		return ErrNotAcceptable, errors.New("missing action")
+	case r.Value == "":
+		return ErrNotAcceptable, errors.New("missing value")
+	case rs.isMalformed(i):
+		return ErrNotAcceptable, errors.New("repeated attribute")
+	case !c.SupportsAction(r.Action):
+		return ErrUnsupportedAction, fmt.Errorf("action %q", r.Action)
+	case !c.SupportsCondition(r.Condition):
+		return ErrUnsupportedCondition, fmt.Errorf("condition %q", r.Condition)
+	case len(r.Value) > c.maxValueLen():
+		return ErrNotAcceptable, fmt.Errorf("value longer than %d bytes", c.maxValueLen())
+	}
+	if err := r.Condition.check(r.Value); err != nil {
+		return ErrNotAcceptable, err
+	}
+	if p == PresenceDenied && r.Action != ActionDrop {
+		return ErrNotAcceptable, errPresence
+	}
+	return nil, nil
+}
+
+var errPresence = errors.New("the sender may not see the recipient's presence (XEP-0079 §9)")
+
+func (rs *RuleSet) isMalformed(i int) bool {
+	for _, m := range rs.malformed {
+		if m == i {
+			return true
+		}
+	}
+	return false
+}
+
+// Element returns rs as an <amp/> element in the AMP namespace, to add to
+// an outgoing message: msg.AddChild(rs.Element()). It writes per-hop only
+// when it is true, and leaves out empty attributes.
+func (rs *RuleSet) Element() *etree.Element {
+	amp := newElement("amp", 2)
+	amp.Attr = append(amp.Attr, etree.Attr{Key: "xmlns", Value: NS})
+	if rs.PerHop {
+		amp.Attr = append(amp.Attr, etree.Attr{Key: "per-hop", Value: "true"})
+	}
+	appendRules(amp, rs.Rules)
+	return amp
+}
+
+// appendRules adds a <rule/> child to parent for each rule.
+func appendRules(parent *etree.Element, rules []Rule) {
+	if cap(parent.Child)-len(parent.Child) < len(rules) {
+		child := make([]etree.Token, len(parent.Child), len(parent.Child)+len(rules))
+		copy(child, parent.Child)
+		parent.Child = child
+	}
+	for _, r := range rules {
+		parent.AddChild(r.element())
+	}
+}
+
+// element returns r as a <rule/> element that inherits its namespace.
+func (r Rule) element() *etree.Element {
+	el := newElement("rule", 3)
+	if r.Action != "" {
+		el.Attr = append(el.Attr, etree.Attr{Key: "action", Value: string(r.Action)})
+	}
+	if r.Condition != "" {
+		el.Attr = append(el.Attr, etree.Attr{Key: "condition", Value: string(r.Condition)})
+	}
+	if r.Value != "" {
+		el.Attr = append(el.Attr, etree.Attr{Key: "value", Value: r.Value})
+	}
+	return el
+}
+
+// newElement returns an element with room for n attributes. Attributes
+// written through Attr have no owner element; etree needs one only to
+// resolve their namespace prefix, and these have none.
+func newElement(tag string, n int) *etree.Element {
+	el := etree.NewElement(tag)
+	el.Attr = make([]etree.Attr, 0, n)
+	return el
+}
+
+// attrLookup returns the value of the unprefixed attribute key of el.
+func attrLookup(el *etree.Element, key string) (string, bool) {
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == key {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+func attrValue(el *etree.Element, key string) string {
+	v, _ := attrLookup(el, key)
+	return v
+}
+
+func hasAttr(el *etree.Element, key string) bool {
+	_, ok := attrLookup(el, key)
+	return ok
+}
