@@ -60,6 +60,8 @@ type Error struct {
 	request *RuleSet // the request, echoed in the error stanza
 }
 
+// Error returns the kind, the position of the first failing rule counted
+// from 1, and the cause: "amp: unsupported action: rule 2: action \"x\"".
 func (e *Error) Error() string {
 	msg := e.Kind.Error()
 	if e.Index >= 0 {

@@ -21,7 +21,8 @@ type RuleSet struct {
 	// PerHop applies the rules at every server on the route, not only at
 	// the edges.
 	PerHop bool
-	Rules  []Rule
+	// Rules are the rules in document order.
+	Rules []Rule
 
 	// malformed lists, by index, rules that repeat an attribute. They are
 	// refused as not acceptable.
