@@ -48,9 +48,11 @@
 //		print the disco#info <query/> for NODE ("" for the root) and exit
 //	-features
 //		print the stream feature element and exit
+//	-h
+//		print the usage and exit
 //
 // Flags come before FILE. Boolean flags take their value with an equals
-// sign: -presence=false.
+// sign: -presence=false. -disco and -features exclude each other and FILE.
 //
 // The message is routed on to another server when -deliver is direct and
 // its to is on another domain than -server's; the server then passes it on
