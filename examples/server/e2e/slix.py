@@ -40,8 +40,8 @@ def record(msg):
     if msg.xml.find(NS_AMP + "amp") is not None:
         a = msg["amp"]
         r["amp"] = {"status": a["status"], "from": str(a["from"]),
-                    # The plugin's get_to returns the from attribute.
-                    "to": a.xml.get("to"), "plugin_to": str(a["to"]),
+                    # Not a["to"]: the plugin's get_to returns the from attribute.
+                    "to": a.xml.get("to", ""),
                     "per_hop": a["per_hop"], "rules": rules(a["rules"])}
     if msg["type"] == "error":
         e = msg["error"]
