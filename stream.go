@@ -84,7 +84,7 @@ func ReadElement(r xml.TokenReader, start *xml.StartElement) (*etree.Element, er
 			}
 			cur = cur.Parent()
 		case xml.CharData:
-			cur.CreateCharData(string(t))
+			cur.CreateText(string(t))
 		}
 	}
 }

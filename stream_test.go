@@ -320,3 +320,48 @@ func FuzzMayHaveRequest(f *testing.F) {
 		}
 	})
 }
+
+// readStanza reads the first element of an example as a server would from
+// its stream: through an xml.Decoder inside a jabber:client stream header.
+func readStanza(t *testing.T, text string) *etree.Element {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(`<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>` + text))
+	if _, err := d.Token(); err != nil {
+		t.Fatal(err)
+	}
+	el, err := amp.ReadElement(d, nil)
+	if err != nil {
+		t.Fatalf("ReadElement: %v", err)
+	}
+	return el
+}
+
+func TestStreamSpecExamples(t *testing.T) {
+	t.Run("Example 25: Failed rules", func(t *testing.T) {
+		msg := readStanza(t, example(t, 25, "Failed rules"))
+		for _, el := range []*etree.Element{msg, mustParse(t, encode(t, amp.ElementTokens(msg)))} {
+			ev := amp.ParseEvent(el)
+			var e *amp.Error
+			if ev == nil || !errors.As(ev.Err, &e) || e.Kind != amp.ErrFailedRules || len(e.Rules) != 1 ||
+				e.Rules[0] != (amp.Rule{Condition: amp.CondDeliver, Action: amp.ActionError, Value: "stored"}) {
+				t.Errorf("got %+v, want failed-rules with the rule error/deliver/stored", ev)
+			}
+		}
+	})
+	t.Run("Example 26: Advertising Advanced Message Processing as a stream feature", func(t *testing.T) {
+		features := readStanza(t, example(t, 26, "Advertising Advanced Message Processing as a stream feature"))
+		var got *etree.Element
+		for _, el := range features.ChildElements() {
+			if el.Tag == "amp" && el.NamespaceURI() == amp.NSFeature {
+				got = el
+			}
+		}
+		if got == nil {
+			t.Fatal("no AMP feature")
+		}
+		written := mustParse(t, encode(t, amp.ElementTokens(amp.StreamFeature())))
+		if g, w := canon(written), canon(got); g != w {
+			t.Errorf("got %s, want %s", g, w)
+		}
+	})
+}

@@ -280,14 +280,19 @@ func (s *Server) route(msg *etree.Element) {
 		return
 	}
 	// The routing decision. There is no s2s here: a message to another
-	// domain or to an unknown user is not deliverable (deliver = none).
+	// domain or to an unknown user is not deliverable (deliver = none), nor
+	// is one for an offline user that is not stored (RFC 6121 §8.5.2.2:
+	// only normal and chat messages are).
 	_, known := s.cfg.Accounts[to.Localpart()]
-	if to.Domainpart() != s.cfg.Domain || !known {
+	target := s.target(to)
+	typ := attr(msg, "type")
+	storable := typ == "" || typ == "normal" || typ == "chat"
+	if to.Domainpart() != s.cfg.Domain || !known || (target == nil && !storable) {
 		res := s.cfg.AMP.Evaluate(msg, rs, amp.Outcome{Deliver: amp.DeliverNone, Time: s.cfg.Now(), Presence: p})
 		s.sendReplies(res)
 		return
 	}
-	s.deliver(msg, rs, p, to.Bare().String(), s.target(to))
+	s.deliver(msg, rs, p, to.Bare().String(), target)
 }
 
 // target picks the session a message to the local JID to goes to, or nil
