@@ -49,6 +49,7 @@ type Server struct {
 	mu      sync.Mutex
 	online  map[string][]*client        // by bare JID, in the order they bound
 	offline map[string][]*etree.Element // stored messages, by bare JID
+	conns   map[net.Conn]struct{}       // open connections, closed by Close
 	ctx     context.Context
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -77,7 +78,7 @@ func New(cfg Config) *Server {
 		cfg.Logf = func(string, ...any) {}
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, online: map[string][]*client{}, offline: map[string][]*etree.Element{}, ctx: ctx, stop: stop}
+	return &Server{cfg: cfg, online: map[string][]*client{}, offline: map[string][]*etree.Element{}, conns: map[net.Conn]struct{}{}, ctx: ctx, stop: stop}
 }
 
 // Serve accepts connections on l until Close.
@@ -100,12 +101,8 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Close() {
 	s.stop()
 	s.mu.Lock()
-	for _, cs := range s.online {
-		for _, c := range cs {
-			if c.session != nil {
-				c.session.Conn().Close()
-			}
-		}
+	for conn := range s.conns {
+		conn.Close()
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -113,7 +110,15 @@ func (s *Server) Close() {
 
 // handle negotiates a c2s stream on conn and serves it.
 func (s *Server) handle(conn net.Conn) {
-	defer conn.Close()
+	s.mu.Lock()
+	s.conns[conn] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		conn.Close()
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+	}()
 	c := &client{out: make(chan *etree.Element, 64), done: make(chan struct{})}
 	var user string
 	// SASL is offered only on secure streams unless Necessary is cleared.
@@ -190,7 +195,10 @@ func (c *client) write(s *Server) {
 	for {
 		select {
 		case el := <-c.out:
-			if err := c.session.Send(s.ctx, amp.ElementTokens(el)); err != nil {
+			ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+			err := c.session.Send(ctx, amp.ElementTokens(el))
+			cancel()
+			if err != nil {
 				s.cfg.Logf("sending to %s: %v", c.jid, err)
 				c.session.Conn().Close()
 				return
