@@ -40,7 +40,8 @@ func (c *Config) Features(node string) []string {
 
 // DiscoInfo returns the disco#info <query/> for node: at the root, the AMP
 // features a server adds to its own answer; at the node NS, the whole
-// answer, with an identity of category im and type server. It returns nil
+// answer, with the identity of category server and type im that the
+// XEP-0030 registry defines (example 4 of XEP-0079 swaps the two). It returns nil
 // for any other node, which a server answers with item-not-found.
 func (c *Config) DiscoInfo(node string) *etree.Element {
 	features := c.Features(node)
@@ -53,8 +54,8 @@ func (c *Config) DiscoInfo(node string) *etree.Element {
 		q.Attr = append(q.Attr, etree.Attr{Key: "node", Value: node})
 		id := newElement("identity", 2)
 		id.Attr = append(id.Attr,
-			etree.Attr{Key: "category", Value: "im"},
-			etree.Attr{Key: "type", Value: "server"})
+			etree.Attr{Key: "category", Value: "server"},
+			etree.Attr{Key: "type", Value: "im"})
 		q.AddChild(id)
 	}
 	for _, f := range features {

@@ -132,6 +132,6 @@ func ExampleConfig_DiscoInfo() {
 	fmt.Println(write(cfg.DiscoInfo(amp.NS)))
 	fmt.Println(write(amp.StreamFeature()))
 	// Output:
-	// <query xmlns="http://jabber.org/protocol/disco#info" node="http://jabber.org/protocol/amp"><identity category="im" type="server"/><feature var="http://jabber.org/protocol/amp"/><feature var="http://jabber.org/protocol/amp?action=drop"/><feature var="http://jabber.org/protocol/amp?action=error"/><feature var="http://jabber.org/protocol/amp?action=notify"/><feature var="http://jabber.org/protocol/amp?condition=deliver"/><feature var="http://jabber.org/protocol/amp?condition=match-resource"/></query>
+	// <query xmlns="http://jabber.org/protocol/disco#info" node="http://jabber.org/protocol/amp"><identity category="server" type="im"/><feature var="http://jabber.org/protocol/amp"/><feature var="http://jabber.org/protocol/amp?action=drop"/><feature var="http://jabber.org/protocol/amp?action=error"/><feature var="http://jabber.org/protocol/amp?action=notify"/><feature var="http://jabber.org/protocol/amp?condition=deliver"/><feature var="http://jabber.org/protocol/amp?condition=match-resource"/></query>
 	// <amp xmlns="http://jabber.org/features/amp"/>
 }

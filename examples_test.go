@@ -118,8 +118,10 @@ func TestXEPExamples(t *testing.T) {
 		}
 		q := cfg.DiscoInfo(amp.NS)
 		id := q.SelectElement("identity")
-		if id == nil || id.SelectAttrValue("category", "") != "im" || id.SelectAttrValue("type", "") != "server" {
-			t.Errorf("identity: got %v, want category im, type server", id)
+		// Erratum: the example's identity has category im and type server;
+		// the XEP-0030 registry defines category server, type im.
+		if id == nil || id.SelectAttrValue("category", "") != "server" || id.SelectAttrValue("type", "") != "im" {
+			t.Errorf("identity: got %v, want category server, type im", id)
 		}
 	})
 

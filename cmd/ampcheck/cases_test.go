@@ -111,7 +111,7 @@ func TestMongooseIM(t *testing.T) {
 		got := printed(t, "-support", mongooseIM, "-disco", nsAMP)
 		want := parseXML(t, `
 <query xmlns='http://jabber.org/protocol/disco#info' node='http://jabber.org/protocol/amp'>
-  <identity category='im' type='server'/>
+  <identity category='server' type='im'/>
   <feature var='http://jabber.org/protocol/amp'/>
   <feature var='http://jabber.org/protocol/amp?action=drop'/>
   <feature var='http://jabber.org/protocol/amp?action=error'/>

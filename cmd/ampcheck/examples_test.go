@@ -358,7 +358,7 @@ func TestDiscoAndFeatures(t *testing.T) {
 			args: []string{"-support", xepExample4, "-disco", nsAMP},
 			want: func(t *testing.T) *etree.Element {
 				q := query(t, 4)
-				q.SelectElement("identity").RemoveAttr("name")
+				fixIdentity(q)
 				return q
 			},
 		},
@@ -367,7 +367,7 @@ func TestDiscoAndFeatures(t *testing.T) {
 			args: []string{"-disco", nsAMP},
 			want: func(t *testing.T) *etree.Element {
 				q := query(t, 4)
-				q.SelectElement("identity").RemoveAttr("name")
+				fixIdentity(q)
 				alert := etree.NewElement("feature")
 				alert.CreateAttr("var", nsAMP+"?action=alert")
 				q.InsertChildAt(q.SelectElement("feature").Index()+1, alert)
@@ -388,4 +388,14 @@ func TestDiscoAndFeatures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fixIdentity corrects an erratum of example 4: the XEP-0030 registry
+// defines the identity of category server and type im; the example swaps
+// them. The example's identity name is the server's own choice.
+func fixIdentity(q *etree.Element) {
+	id := q.SelectElement("identity")
+	id.RemoveAttr("name")
+	id.CreateAttr("category", "server")
+	id.CreateAttr("type", "im")
 }

@@ -183,7 +183,9 @@ func init() {
 		panic(err)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		file, caption, _ := strings.Cut(line, "\t")
+		// Each line is the file, the caption and the file's SHA-256.
+		file, rest, _ := strings.Cut(line, "\t")
+		caption, _, _ := strings.Cut(rest, "\t")
 		exampleFiles = append(exampleFiles, filepath.Join("../../testdata", file))
 		exampleCaptions = append(exampleCaptions, caption)
 	}

@@ -449,7 +449,7 @@ func checkDisco(t *testing.T, client string, cfg Config, out output) {
 		if !reflect.DeepEqual(got.Node, wantNode) {
 			t.Errorf("node features: got %q, want %q", got.Node, wantNode)
 		}
-		if want := [][]string{{"im", "server"}}; !reflect.DeepEqual(got.NodeIdentities, want) {
+		if want := [][]string{{"server", "im"}}; !reflect.DeepEqual(got.NodeIdentities, want) {
 			t.Errorf("node identities: got %q, want %q", got.NodeIdentities, want)
 		}
 		if len(got.StreamFeatures) != 2 {
@@ -480,7 +480,7 @@ func checkDisco(t *testing.T, client string, cfg Config, out output) {
 			`<query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' type='im'/>`+
 			`<feature var='http://jabber.org/protocol/disco#info'/><feature var='%s'/></query></iq>`, alice, amp.NS)
 		wantNode := fmt.Sprintf(`<iq xmlns='jabber:client' from='localhost' to='%s' id='d2' type='result'>`+
-			`<query xmlns='http://jabber.org/protocol/disco#info' node='%s'><identity category='im' type='server'/>%s</query></iq>`,
+			`<query xmlns='http://jabber.org/protocol/disco#info' node='%s'><identity category='server' type='im'/>%s</query></iq>`,
 			alice, amp.NS, features.String())
 		for _, c := range []struct{ name, got, want string }{{"root", got.Root, wantRoot}, {"node", got.Node, wantNode}} {
 			if g, w := canon(parse(t, c.got)), canon(parse(t, c.want)); g != w {
