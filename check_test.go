@@ -447,7 +447,36 @@ func hxCheckRefusal(msg, reply *etree.Element, server string, kind error, rules,
 	if !slices.Equal(got, echo) {
 		return fmt.Errorf("the echo lists %v, want %v", got, echo)
 	}
-	return hxCheckError(reply, kind, rules)
+	if err := hxCheckError(reply, kind, rules); err != nil {
+		return err
+	}
+	return hxCheckClientView(msg, reply, "", kind, echo, rules)
+}
+
+// hxCheckClientView checks that ParseEvent, as a client reads the reply,
+// finds what the server meant to say.
+func hxCheckClientView(msg, reply *etree.Element, status amp.Action, kind error, rules, listed []amp.Rule) error {
+	ev := amp.ParseEvent(reply)
+	if ev == nil {
+		return errors.New("ParseEvent does not read the reply")
+	}
+	if ev.ID != hxAttrValue(msg, "id") || ev.Status != status || !slices.Equal(ev.Rules, rules) {
+		return fmt.Errorf("ParseEvent = %+v, want id %q, status %q, rules %v", *ev, hxAttrValue(msg, "id"), status, rules)
+	}
+	if status != "" && (ev.From != hxAttrValue(msg, "from") || ev.To != hxAttrValue(msg, "to")) {
+		return fmt.Errorf("ParseEvent reads from %q to %q", ev.From, ev.To)
+	}
+	if kind == nil {
+		if ev.Err != nil {
+			return fmt.Errorf("ParseEvent reads error %v from an event", ev.Err)
+		}
+		return nil
+	}
+	var e *amp.Error
+	if !errors.As(ev.Err, &e) || e.Kind != kind || len(e.Rules) != len(listed) || len(listed) != 0 && !slices.Equal(e.Rules, listed) {
+		return fmt.Errorf("ParseEvent reads error %v listing %v, want %v listing %v", ev.Err, e, kind, listed)
+	}
+	return nil
 }
 
 // hxCheckEvent checks an alert or notify event, or the error of the error
@@ -482,7 +511,10 @@ func hxCheckEvent(msg, reply *etree.Element, server string, status amp.Action, r
 		if hxChild(reply, "error") != nil {
 			return fmt.Errorf("a %s event has an <error/>", status)
 		}
-		return nil
+		return hxCheckClientView(msg, reply, status, nil, got, nil)
 	}
-	return hxCheckError(reply, amp.ErrFailedRules, []amp.Rule{rule})
+	if err := hxCheckError(reply, amp.ErrFailedRules, []amp.Rule{rule}); err != nil {
+		return err
+	}
+	return hxCheckClientView(msg, reply, status, amp.ErrFailedRules, got, got)
 }

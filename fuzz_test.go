@@ -57,8 +57,9 @@ func FuzzParse(f *testing.F) {
 func hxCheckParse(msg *etree.Element) error {
 	before := hxWrite(msg)
 	rs, err := amp.Parse(msg)
+	amp.ParseEvent(msg)
 	if after := hxWrite(msg); after != before {
-		return fmt.Errorf("Parse modified the message: %s", after)
+		return fmt.Errorf("Parse or ParseEvent modified the message: %s", after)
 	}
 	if msg.Tag != "message" {
 		if err == nil || rs != nil {
