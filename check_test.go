@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"testing"
 
 	"github.com/ampxmpp/amp"
 	"github.com/beevik/etree"
@@ -517,4 +518,32 @@ func hxCheckEvent(msg, reply *etree.Element, server string, status amp.Action, r
 		return err
 	}
 	return hxCheckClientView(msg, reply, status, amp.ErrFailedRules, got, got)
+}
+
+// TestHxTreeDiff checks the tree comparison the other tests rely on.
+func TestHxTreeDiff(t *testing.T) {
+	base := `<m xmlns='a' x='1' y='2'><c xmlns='b'> <d/>t</c></m>`
+	tests := []struct {
+		other string
+		equal bool
+	}{
+		{base, true},
+		{`<m xmlns='a' y='2' x='1'>  <c xmlns='b'><d></d>t</c>  </m>`, true},
+		{`<p:m xmlns:p='a' x='1' y='2'><q:c xmlns:q='b'><q:d/>t</q:c></p:m>`, true},
+		{`<m xmlns='z' x='1' y='2'><c xmlns='b'><d/>t</c></m>`, false},
+		{`<m xmlns='a' x='1'><c xmlns='b'><d/>t</c></m>`, false},
+		{`<m xmlns='a' x='1' y='3'><c xmlns='b'><d/>t</c></m>`, false},
+		{`<m xmlns='a' x='1' y='2' xmlns:p='a' p:x='1'><c xmlns='b'><d/>t</c></m>`, false},
+		{`<m xmlns='a' x='1' y='2'><c xmlns='b'><d/>u</c></m>`, false},
+		{`<m xmlns='a' x='1' y='2'><c xmlns='b'><d/><d/>t</c></m>`, false},
+		{`<m xmlns='a' x='1' y='2'><c xmlns='b'><e/>t</c></m>`, false},
+		{`<m xmlns='a' x='1' y='2'><c><d/>t</c></m>`, false},
+		{`<m xmlns='a' x='1' y='2'><c xmlns='b'>t<d/></c></m>`, false},
+	}
+	for _, tt := range tests {
+		d := hxTreeDiff(hxMustRead(tt.other), hxMustRead(base))
+		if (d == "") != tt.equal {
+			t.Errorf("%s: diff %q, want equal %v", tt.other, d, tt.equal)
+		}
+	}
 }
