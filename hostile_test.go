@@ -536,3 +536,76 @@ func TestHostileLimitErrors(t *testing.T) {
 		t.Errorf("a 257-byte value under a 300-byte limit: got %v, want the value check only", err)
 	}
 }
+
+// TestHostileSpecExamples makes the XEP's example requests hostile (unknown
+// attributes and nested junk in the rule, a second <amp/>, more payloads)
+// and checks that the replies are still exactly the XEP's.
+func TestHostileSpecExamples(t *testing.T) {
+	hostile := func(request string) string {
+		rule := `value='2004-01-01T00:00:00Z'/>`
+		if !strings.Contains(request, rule) || !strings.Contains(request, "</amp>") {
+			t.Fatalf("the example changed: %s", request)
+		}
+		request = strings.Replace(request, rule, `value='2004-01-01T00:00:00Z' secret='s3cr3t' xml:lang='en'><body>leak</body>`+hxDeep(20)+`</rule><!-- leak -->`, 1)
+		return strings.Replace(request, "</amp>", `</amp><amp xmlns='http://jabber.org/protocol/amp'><rule condition='bogus' action='bogus' value='leak'/></amp><x:payload xmlns:x='urn:x'>leak</x:payload>`, 1)
+	}
+	tests := []struct {
+		name           string
+		request, reply string
+		answer         func(msg *etree.Element, rs *amp.RuleSet) *etree.Element
+	}{
+		{
+			name:    "Example 17: Server does not support action",
+			request: example(t, 16, "A message with AMP semantics"),
+			reply:   example(t, 17, "Server does not support action"),
+			answer: func(msg *etree.Element, rs *amp.RuleSet) *etree.Element {
+				c := &amp.Config{Actions: []amp.Action{amp.ActionAlert, amp.ActionError, amp.ActionNotify}}
+				return amp.ErrorReply(msg, "shakespeare.lit", c.Validate(rs, amp.PresenceDenied))
+			},
+		},
+		{
+			name:    "Example 21: The rule is not acceptable to the server",
+			request: example(t, 20, "A message with AMP semantics"),
+			reply:   example(t, 21, "The rule is not acceptable to the server"),
+			answer: func(msg *etree.Element, rs *amp.RuleSet) *etree.Element {
+				c := &amp.Config{MaxValueLen: 19}
+				return amp.ErrorReply(msg, "shakespeare.lit", c.Validate(rs, amp.PresenceDenied))
+			},
+		},
+		{
+			name:    "Example 23: AMP service is unavailable",
+			request: example(t, 22, "A message with AMP semantics"),
+			reply:   example(t, 23, "AMP service is unavailable"),
+			answer: func(msg *etree.Element, rs *amp.RuleSet) *etree.Element {
+				var c *amp.Config
+				if err := c.Validate(rs, amp.PresenceDenied); err != nil {
+					t.Fatal(err)
+				}
+				res := c.Evaluate(msg, rs, amp.Outcome{Deliver: amp.DeliverDirect, Time: time.Date(2003, 12, 31, 0, 0, 0, 0, time.UTC), NextHop: amp.NextHopNoAMP})
+				replies := res.Replies("royalty.england.lit")
+				if res.Deliver || res.Err != amp.ErrServiceUnavailable || len(replies) != 1 {
+					t.Fatalf("Deliver %v, Err %v, %d replies; want service-unavailable", res.Deliver, res.Err, len(replies))
+				}
+				return replies[0]
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := hxMustRead(hostile(tt.request))
+			rs, err := amp.Parse(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			reply := tt.answer(msg, rs)
+			if d := hxTreeDiff(reply, hxMustRead(tt.reply)); d != "" {
+				t.Fatalf("%s\ngot  %s\nwant %s", d, hxWrite(reply), tt.reply)
+			}
+			for _, secret := range []string{"leak", "s3cr3t", "junk", "body", "payload", "bogus"} {
+				if strings.Contains(hxWrite(reply), secret) {
+					t.Fatalf("the reply leaks %q: %s", secret, hxWrite(reply))
+				}
+			}
+		})
+	}
+}
