@@ -372,7 +372,8 @@ func (b *bitset) has(i int) bool {
 
 // withoutAMP returns a copy of msg without its <amp/> children in the AMP
 // namespace, with keep, if not nil, in the place of the first one. The
-// copy declares the default namespace msg inherits from its ancestors.
+// copy declares the namespaces, default and prefixed, that msg inherits
+// from its ancestors.
 func withoutAMP(msg *etree.Element, keep *etree.Element) *etree.Element {
 	out := msg.Copy()
 	first := -1
@@ -385,8 +386,56 @@ func withoutAMP(msg *etree.Element, keep *etree.Element) *etree.Element {
 	if keep != nil && first >= 0 {
 		out.InsertChildAt(first, keep)
 	}
-	if ns := msg.NamespaceURI(); ns != "" && !hasAttr(msg, "xmlns") {
-		out.Attr = append([]etree.Attr{{Key: "xmlns", Value: ns}}, out.Attr...)
+	if decls := inheritedNS(msg); decls != nil {
+		out.Attr = append(decls, out.Attr...)
 	}
 	return out
+}
+
+// inheritedNS returns the namespace declarations in scope at el that its
+// ancestors make and el does not, nearest first, for the default namespace
+// and the prefixes el and its descendants use: what a copy of el needs to
+// keep their namespaces.
+func inheritedNS(el *etree.Element) []etree.Attr {
+	var decls []etree.Attr
+	needed := func(a etree.Attr) bool {
+		for _, d := range el.Attr {
+			if d.Space == a.Space && d.Key == a.Key {
+				return false
+			}
+		}
+		for _, d := range decls {
+			if d.Space == a.Space && d.Key == a.Key {
+				return false
+			}
+		}
+		return a.Space == "" || usesPrefix(el, a.Key)
+	}
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		for _, a := range p.Attr {
+			isDecl := a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
+			if isDecl && needed(a) {
+				decls = append(decls, etree.Attr{Space: a.Space, Key: a.Key, Value: a.Value})
+			}
+		}
+	}
+	return decls
+}
+
+// usesPrefix reports whether el or a descendant has a name with prefix.
+func usesPrefix(el *etree.Element, prefix string) bool {
+	if el.Space == prefix {
+		return true
+	}
+	for _, a := range el.Attr {
+		if a.Space == prefix {
+			return true
+		}
+	}
+	for _, t := range el.Child {
+		if c, ok := t.(*etree.Element); ok && usesPrefix(c, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -48,10 +48,15 @@ type ruleSetStorage struct {
 //
 // A request that no configuration can accept gets an [*Error] whose kind is
 // [ErrBadRequest]: a message without an id or with an empty one (§1.3), a
-// per-hop other than "true" or "false", or an <amp/> without a <rule/>.
+// per-hop other than "true" or "false", or repeated, or an <amp/> without a
+// <rule/>.
 // [ErrorReply] turns it into the stanza to send back. Parse returns a plain
 // error, with no stanza to send, when msg is not a <message/> or has no
 // from attribute: a server stamps the sender's full JID before routing.
+//
+// Repeated attributes, which XML forbids but encoding/xml accepts, are seen
+// only when msg was read with etree's ReadSettings.PreserveDuplicateAttrs:
+// by default etree keeps the last of them, and Parse reads what is left.
 func Parse(msg *etree.Element) (*RuleSet, error) {
 	if msg == nil {
 		return nil, errors.New("amp: no message")
@@ -76,6 +81,8 @@ func Parse(msg *etree.Element) (*RuleSet, error) {
 		return nil, requestError(rs, "the message has no id")
 	case perHopSet && perHop != "true" && perHop != "false":
 		return nil, requestError(rs, fmt.Sprintf("per-hop is %q, not true or false", perHop))
+	case perHopSet && repeatedAttr(el, "per-hop"):
+		return nil, requestError(rs, "per-hop is repeated")
 	case len(rs.Rules) == 0:
 		return nil, requestError(rs, "the request has no rule")
 	}
@@ -302,6 +309,18 @@ func attrLookup(el *etree.Element, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// repeatedAttr reports whether el has the unprefixed attribute key more
+// than once.
+func repeatedAttr(el *etree.Element, key string) bool {
+	n := 0
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == key {
+			n++
+		}
+	}
+	return n > 1
 }
 
 func attrValue(el *etree.Element, key string) string {
