@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"sort"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ func canon(el *etree.Element) string {
 			}
 			attrs = append(attrs, " {"+space+"}"+a.Key+"="+a.Value)
 		}
-		sortStrings(attrs)
+		sort.Strings(attrs)
 		b.WriteString(strings.Join(attrs, ""))
 		b.WriteString(">")
 		for _, t := range e.Child {
@@ -57,14 +58,6 @@ func lookup(e *etree.Element, prefix string) string {
 		}
 	}
 	return prefix
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 func mustParse(t testing.TB, s string) *etree.Element {
