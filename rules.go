@@ -188,7 +188,7 @@ func (c *Config) Validate(rs *RuleSet, p Presence) error {
 		return &Error{
 			Kind:    ErrNotAcceptable,
 			Index:   max,
-			Rules:   rs.Rules[max:],
+			Rules:   append([]Rule(nil), rs.Rules[max:]...),
 			Err:     fmt.Errorf("more than %d rules", max),
 			request: rs,
 		}
