@@ -92,19 +92,14 @@ func findAMP(msg *etree.Element) *etree.Element {
 	return nil
 }
 
-func isRule(t etree.Token) (*etree.Element, bool) {
-	el, ok := t.(*etree.Element)
-	if !ok || el.Tag != "rule" || el.NamespaceURI() != NS {
-		return nil, false
-	}
-	return el, true
-}
-
-// readRules reads every <rule/> child of an <amp/> element.
+// readRules reads every <rule/> child of an <amp/> element, which is in
+// the AMP namespace.
 func readRules(amp *etree.Element) *RuleSet {
+	// n counts the children named rule whatever their namespace: it sizes
+	// the storage and costs no namespace lookup.
 	n := 0
 	for _, t := range amp.Child {
-		if _, ok := isRule(t); ok {
+		if el, ok := t.(*etree.Element); ok && el.Tag == "rule" {
 			n++
 		}
 	}
@@ -117,15 +112,17 @@ func readRules(amp *etree.Element) *RuleSet {
 		rs = &RuleSet{Rules: make([]Rule, 0, n)}
 	}
 	for _, t := range amp.Child {
-		el, ok := isRule(t)
-		if !ok {
+		el, ok := t.(*etree.Element)
+		if !ok || el.Tag != "rule" {
 			continue
 		}
 		var r Rule
 		var seen uint8
-		repeated := false
-		for _, a := range el.Attr {
+		repeated, declares := false, false
+		for i := range el.Attr {
+			a := &el.Attr[i]
 			if a.Space != "" {
+				declares = declares || a.Space == "xmlns"
 				continue
 			}
 			var bit uint8
@@ -136,11 +133,20 @@ func readRules(amp *etree.Element) *RuleSet {
 				bit, r.Action = 2, Action(a.Value)
 			case "value":
 				bit, r.Value = 4, a.Value
+			case "xmlns":
+				declares = true
+				continue
 			default:
 				continue
 			}
 			repeated = repeated || seen&bit != 0
 			seen |= bit
+		}
+		// A child that declares no namespace and shares its parent's
+		// prefix is in its parent's namespace, the AMP one: only the
+		// others need a lookup.
+		if (declares || el.Space != amp.Space || el.Parent() != amp) && el.NamespaceURI() != NS {
+			continue
 		}
 		if repeated {
 			rs.malformed = append(rs.malformed, len(rs.Rules))
