@@ -270,14 +270,22 @@ func appendRules(parent *etree.Element, rules []Rule) {
 		copy(child, parent.Child)
 		parent.Child = child
 	}
-	for _, r := range rules {
-		parent.AddChild(r.element())
+	els := make([]ruleElement, len(rules))
+	for i, r := range rules {
+		parent.AddChild(els[i].build(r))
 	}
 }
 
-// element returns r as a <rule/> element that inherits its namespace.
-func (r Rule) element() *etree.Element {
-	el := newElement("rule", 3)
+// ruleElement holds a <rule/> element and its attributes, so that one
+// allocation builds it.
+type ruleElement struct {
+	el   etree.Element
+	attr [3]etree.Attr
+}
+
+// build returns r as a <rule/> element that inherits its namespace.
+func (s *ruleElement) build(r Rule) *etree.Element {
+	el := initElement(&s.el, "rule", s.attr[:], nil)
 	if r.Action != "" {
 		el.Attr = append(el.Attr, etree.Attr{Key: "action", Value: string(r.Action)})
 	}
@@ -296,6 +304,24 @@ func (r Rule) element() *etree.Element {
 func newElement(tag string, n int) *etree.Element {
 	el := etree.NewElement(tag)
 	el.Attr = make([]etree.Attr, 0, n)
+	return el
+}
+
+// unparented is an element as etree.NewElement returns it.
+var unparented = *etree.NewElement("")
+
+// initElement makes *el what etree.NewElement(tag) returns, tag having no
+// prefix, with its attributes stored in attr and its children in child,
+// whose capacities bound what el holds before an append copies them: an
+// element built in storage allocated with others. A nil child leaves the
+// element the empty Child etree gives it. It returns el.
+func initElement(el *etree.Element, tag string, attr []etree.Attr, child []etree.Token) *etree.Element {
+	*el = unparented
+	el.Tag = tag
+	el.Attr = attr[:0]
+	if child != nil {
+		el.Child = child[:0]
+	}
 	return el
 }
 
