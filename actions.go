@@ -39,6 +39,11 @@ func (r *Result) Replies(server string) []*etree.Element {
 	if r.rules == nil {
 		return nil
 	}
+	return r.replies(server)
+}
+
+// replies is Replies for a request.
+func (r *Result) replies(server string) []*etree.Element {
 	// The events are built in one allocation and the replies listed in
 	// another.
 	events := 0

@@ -34,7 +34,7 @@ var benchOutcome = amp.Outcome{
 var (
 	sinkRules   *amp.RuleSet
 	sinkErr     error
-	sinkResult  amp.Result
+	sinkDeliver bool
 	sinkMsg     *etree.Element
 	sinkReplies []*etree.Element
 	sinkBytes   []byte
@@ -167,7 +167,8 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sinkResult = evaluate(b, &cfg, msg)
+		res := evaluate(b, &cfg, msg)
+		sinkDeliver = res.Deliver
 	}
 }
 
@@ -235,7 +236,8 @@ func BenchmarkEvaluateRules(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				sinkResult = evaluate(b, &cfg, msg)
+				res := evaluate(b, &cfg, msg)
+		sinkDeliver = res.Deliver
 			}
 		})
 	}

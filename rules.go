@@ -58,11 +58,8 @@ func Parse(msg *etree.Element) (*RuleSet, error) {
 	if msg.Tag != "message" {
 		return nil, fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
 	}
-	if attrValue(msg, "type") == "error" {
-		return nil, nil
-	}
 	el := findAMP(msg)
-	if el == nil || hasAttr(el, "status") {
+	if el == nil || hasAttr(el, "status") || attrValue(msg, "type") == "error" {
 		return nil, nil
 	}
 	if attrValue(msg, "from") == "" {
@@ -151,7 +148,12 @@ func readRules(amp *etree.Element) *RuleSet {
 		if repeated {
 			rs.malformed = append(rs.malformed, len(rs.Rules))
 		}
-		rs.Rules = append(rs.Rules, r)
+		// Field by field into room n made: copying a whole Rule would
+		// take the slower write barrier of a bulk move while the GC runs.
+		k := len(rs.Rules)
+		rs.Rules = rs.Rules[:k+1]
+		p := &rs.Rules[k]
+		p.Condition, p.Action, p.Value = r.Condition, r.Action, r.Value
 	}
 	return rs
 }
@@ -179,6 +181,11 @@ func (c *Config) Validate(rs *RuleSet, p Presence) error {
 	if rs == nil {
 		return nil
 	}
+	return c.validate(rs, p)
+}
+
+// validate is Validate for a request.
+func (c *Config) validate(rs *RuleSet, p Presence) error {
 	if len(rs.Rules) == 0 {
 		return requestError(rs, "the request has no rule")
 	}
@@ -327,8 +334,9 @@ func initElement(el *etree.Element, tag string, attr []etree.Attr, child []etree
 
 // attrLookup returns the value of the unprefixed attribute key of el.
 func attrLookup(el *etree.Element, key string) (string, bool) {
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == key {
+	for i := range el.Attr {
+		// By pointer: a copy of each etree.Attr costs more than the test.
+		if a := &el.Attr[i]; a.Space == "" && a.Key == key {
 			return a.Value, true
 		}
 	}
