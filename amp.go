@@ -319,8 +319,8 @@ func (c *Config) Evaluate(msg *etree.Element, rs *RuleSet, o Outcome) Result {
 }
 
 // evaluate is Evaluate for a request.
-func (c *Config) evaluate(msg *etree.Element, rs *RuleSet, o Outcome) Result {
-	res := Result{Deliver: true, msg: msg, rules: rs, out: o, final: -1}
+func (c *Config) evaluate(msg *etree.Element, rs *RuleSet, o Outcome) (res Result) {
+	res = Result{Deliver: true, msg: msg, rules: rs, out: o, final: -1}
 	if msg == nil {
 		return res
 	}
@@ -338,7 +338,7 @@ func (c *Config) evaluate(msg *etree.Element, rs *RuleSet, o Outcome) Result {
 		if o.Presence == PresenceDenied && rule.Action != ActionDrop {
 			continue
 		}
-		if !rule.met(o, target) {
+		if !rule.met(&o, target) {
 			continue
 		}
 		if rule.Action == ActionNotify {

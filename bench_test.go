@@ -90,10 +90,27 @@ func BenchmarkParseStanza(b *testing.B) {
 	}
 }
 
-// noAMP is every call a server makes, as the package documentation
-// describes them, for a message without a request: Parse, Validate,
-// Evaluate, Replies and Message.
+// noAMP is what a server does for a message without a request: Parse
+// returns nil, and the server delivers the message as it is.
 func noAMP(b *testing.B, msg *etree.Element) {
+	for i := 0; i < b.N; i++ {
+		rs, err := amp.Parse(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rs == nil {
+			sinkMsg = msg
+		}
+	}
+	if sinkMsg != msg {
+		b.Fatal("a message without a request was not passed on as it is")
+	}
+}
+
+// noAMPAllCalls is every call the package documentation lists, made for a
+// message without a request by a server that does not skip them when
+// Parse returns nil: Parse, Validate, Evaluate, Replies and Message.
+func noAMPAllCalls(b *testing.B, msg *etree.Element) {
 	var cfg amp.Config
 	for i := 0; i < b.N; i++ {
 		rs, err := amp.Parse(msg)
@@ -120,9 +137,18 @@ func BenchmarkNoAMP(b *testing.B) {
 	noAMP(b, msg)
 }
 
-// BenchmarkNoAMPManyChildren is the cost of AMP for a message with 50
-// payload elements and no <amp/>: Parse looks at every child.
-func BenchmarkNoAMPManyChildren(b *testing.B) {
+// BenchmarkNoAMPAllCalls is BenchmarkNoAMP for a server that makes every
+// call anyway.
+func BenchmarkNoAMPAllCalls(b *testing.B) {
+	msg := parseRoot(b, benchChatNoAMP(b))
+	b.ReportAllocs()
+	b.ResetTimer()
+	noAMPAllCalls(b, msg)
+}
+
+// manyChildren returns a message with a body, 50 payload elements and no
+// <amp/>.
+func manyChildren(b *testing.B) *etree.Element {
 	var sb strings.Builder
 	sb.WriteString(`<message xmlns='jabber:client' from='alice@example.com/phone' to='bob@example.net/laptop' id='m1' type='chat'><body>hi</body>`)
 	for i := 0; i < 50; i++ {
@@ -133,12 +159,47 @@ func BenchmarkNoAMPManyChildren(b *testing.B) {
 	if n := len(msg.ChildElements()); n != 51 {
 		b.Fatalf("got %d children, want 51", n)
 	}
+	return msg
+}
+
+// BenchmarkNoAMPManyChildren is the cost of AMP for a message with 50
+// payload elements and no <amp/>: Parse looks at every child.
+func BenchmarkNoAMPManyChildren(b *testing.B) {
+	msg := manyChildren(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	noAMP(b, msg)
 }
 
-// evaluate is what a server does with a request before building replies.
+// BenchmarkNoAMPManyChildrenAllCalls is BenchmarkNoAMPManyChildren for a
+// server that makes every call anyway.
+func BenchmarkNoAMPManyChildrenAllCalls(b *testing.B) {
+	msg := manyChildren(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	noAMPAllCalls(b, msg)
+}
+
+// BenchmarkParseStanzaManyChildren is etree reading the message of
+// BenchmarkNoAMPManyChildren, its own baseline.
+func BenchmarkParseStanzaManyChildren(b *testing.B) {
+	var buf bytes.Buffer
+	manyChildren(b).WriteTo(&buf, &etree.WriteSettings{})
+	data := buf.Bytes()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		doc := etree.NewDocument()
+		if err := doc.ReadFromBytes(data); err != nil {
+			b.Fatal(err)
+		}
+		sinkDoc = doc
+	}
+}
+
+// evaluate is what a server does with a request before building replies,
+// as the benchmarks do it in their loops.
 func evaluate(b *testing.B, cfg *amp.Config, msg *etree.Element) amp.Result {
 	rs, err := amp.Parse(msg)
 	if err != nil || rs == nil {
@@ -167,7 +228,14 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res := evaluate(b, &cfg, msg)
+		rs, err := amp.Parse(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cfg.Validate(rs, benchOutcome.Presence); err != nil {
+			b.Fatal(err)
+		}
+		res := cfg.Evaluate(msg, rs, benchOutcome)
 		sinkDeliver = res.Deliver
 	}
 }
@@ -180,7 +248,14 @@ func BenchmarkNotify(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res := evaluate(b, &cfg, msg)
+		rs, err := amp.Parse(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cfg.Validate(rs, benchOutcome.Presence); err != nil {
+			b.Fatal(err)
+		}
+		res := cfg.Evaluate(msg, rs, benchOutcome)
 		sinkReplies = res.Replies(benchServer)
 	}
 	if len(sinkReplies) != 1 {
@@ -198,7 +273,14 @@ func BenchmarkReplyBytes(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res := evaluate(b, &cfg, msg)
+		rs, err := amp.Parse(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cfg.Validate(rs, benchOutcome.Presence); err != nil {
+			b.Fatal(err)
+		}
+		res := cfg.Evaluate(msg, rs, benchOutcome)
 		buf = buf[:0]
 		for _, r := range res.Replies(benchServer) {
 			buf = amp.AppendXML(buf, r)
@@ -236,8 +318,15 @@ func BenchmarkEvaluateRules(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				res := evaluate(b, &cfg, msg)
-		sinkDeliver = res.Deliver
+				rs, err := amp.Parse(msg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := cfg.Validate(rs, benchOutcome.Presence); err != nil {
+					b.Fatal(err)
+				}
+				res := cfg.Evaluate(msg, rs, benchOutcome)
+				sinkDeliver = res.Deliver
 			}
 		})
 	}

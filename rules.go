@@ -31,9 +31,13 @@ type RuleSet struct {
 // inlineRules is how many rules Parse stores without a second allocation.
 const inlineRules = 4
 
-type ruleSetStorage struct {
+// ruleSetStorage holds a RuleSet and its N rules, N up to inlineRules, in
+// one allocation of the size N needs.
+type ruleSetStorage[N interface {
+	[1]Rule | [2]Rule | [3]Rule | [4]Rule
+}] struct {
 	rs  RuleSet
-	buf [inlineRules]Rule
+	buf N
 }
 
 // Parse recognizes and reads the AMP request of msg, a <message/> stanza.
@@ -59,16 +63,20 @@ func Parse(msg *etree.Element) (*RuleSet, error) {
 		return nil, fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
 	}
 	el := findAMP(msg)
-	if el == nil || hasAttr(el, "status") || attrValue(msg, "type") == "error" {
+	if el == nil || hasAttr(el, "status") {
 		return nil, nil
 	}
-	if attrValue(msg, "from") == "" {
+	from, id, typ := stanzaAttrs(msg)
+	if typ == "error" {
+		return nil, nil
+	}
+	if from == "" {
 		return nil, ErrNoSender
 	}
 	rs := readRules(el)
 	perHop, perHopSet := attrLookup(el, "per-hop")
 	switch {
-	case attrValue(msg, "id") == "":
+	case id == "":
 		return nil, requestError(rs, "the message has no id")
 	case perHopSet && perHop != "true" && perHop != "false":
 		return nil, requestError(rs, fmt.Sprintf("per-hop is %q, not true or false", perHop))
@@ -101,11 +109,20 @@ func readRules(amp *etree.Element) *RuleSet {
 		}
 	}
 	var rs *RuleSet
-	if n <= inlineRules {
-		s := new(ruleSetStorage)
-		s.rs.Rules = s.buf[:0:n]
-		rs = &s.rs
-	} else {
+	switch {
+	case n <= 1:
+		s := new(ruleSetStorage[[1]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	case n == 2:
+		s := new(ruleSetStorage[[2]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	case n == 3:
+		s := new(ruleSetStorage[[3]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	case n == inlineRules:
+		s := new(ruleSetStorage[[4]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	default:
 		rs = &RuleSet{Rules: make([]Rule, 0, n)}
 	}
 	for _, t := range amp.Child {
@@ -113,32 +130,7 @@ func readRules(amp *etree.Element) *RuleSet {
 		if !ok || el.Tag != "rule" {
 			continue
 		}
-		var r Rule
-		var seen uint8
-		repeated, declares := false, false
-		for i := range el.Attr {
-			a := &el.Attr[i]
-			if a.Space != "" {
-				declares = declares || a.Space == "xmlns"
-				continue
-			}
-			var bit uint8
-			switch a.Key {
-			case "condition":
-				bit, r.Condition = 1, Condition(a.Value)
-			case "action":
-				bit, r.Action = 2, Action(a.Value)
-			case "value":
-				bit, r.Value = 4, a.Value
-			case "xmlns":
-				declares = true
-				continue
-			default:
-				continue
-			}
-			repeated = repeated || seen&bit != 0
-			seen |= bit
-		}
+		r, repeated, declares := readRule(el.Attr)
 		// A child that declares no namespace and shares its parent's
 		// prefix is in its parent's namespace, the AMP one: only the
 		// others need a lookup.
@@ -156,6 +148,37 @@ func readRules(amp *etree.Element) *RuleSet {
 		p.Condition, p.Action, p.Value = r.Condition, r.Action, r.Value
 	}
 	return rs
+}
+
+// readRule reads the unprefixed condition, action and value attributes of
+// a <rule/>, the last of each when one is repeated, and reports whether
+// one is repeated and whether the attributes declare a namespace.
+func readRule(attrs []etree.Attr) (r Rule, repeated, declares bool) {
+	var seen uint8
+	for i := range attrs {
+		a := &attrs[i]
+		if a.Space != "" {
+			declares = declares || a.Space == "xmlns"
+			continue
+		}
+		var bit uint8
+		switch a.Key {
+		case "condition":
+			bit, r.Condition = 1, Condition(a.Value)
+		case "action":
+			bit, r.Action = 2, Action(a.Value)
+		case "value":
+			bit, r.Value = 4, a.Value
+		case "xmlns":
+			declares = true
+			continue
+		default:
+			continue
+		}
+		repeated = repeated || seen&bit != 0
+		seen |= bit
+	}
+	return r, repeated, declares
 }
 
 func requestError(rs *RuleSet, why string) *Error {
@@ -341,6 +364,33 @@ func attrLookup(el *etree.Element, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// stanzaAttrs returns the unprefixed from, id and type attributes of el,
+// the first of each as attrValue does, in one pass.
+func stanzaAttrs(el *etree.Element) (from, id, typ string) {
+	var seen uint8
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if a.Space != "" {
+			continue
+		}
+		switch a.Key {
+		case "from":
+			if seen&1 == 0 {
+				from, seen = a.Value, seen|1
+			}
+		case "id":
+			if seen&2 == 0 {
+				id, seen = a.Value, seen|2
+			}
+		case "type":
+			if seen&4 == 0 {
+				typ, seen = a.Value, seen|4
+			}
+		}
+	}
+	return from, id, typ
 }
 
 func attrValue(el *etree.Element, key string) string {
