@@ -45,7 +45,7 @@ func (r *Result) Replies(server string) []*etree.Element {
 // replies is Replies for a request.
 func (r *Result) replies(server string) []*etree.Element {
 	// The events are built in one allocation and the replies listed in
-	// another.
+	// another, or in the same one for a single event.
 	events := 0
 	for i := range r.rules.Rules {
 		if r.notified.has(i) {
@@ -66,10 +66,20 @@ func (r *Result) replies(server string) []*etree.Element {
 	if n == 0 {
 		return nil
 	}
-	out := make([]*etree.Element, 0, n)
+	var out []*etree.Element
 	var ev []eventElements
-	if events > 0 {
-		ev = make([]eventElements, events)
+	switch {
+	case n == 1 && events == 1:
+		// The common case, one event, in one allocation.
+		s := new(struct {
+			ev  [1]eventElements
+			out [1]*etree.Element
+		})
+		out, ev = s.out[:0:1], s.ev[:]
+	case events > 0:
+		out, ev = make([]*etree.Element, 0, n), make([]eventElements, events)
+	default:
+		out = make([]*etree.Element, 0, n)
 	}
 	for i, rule := range r.rules.Rules {
 		if r.notified.has(i) {

@@ -32,8 +32,6 @@ var benchOutcome = amp.Outcome{
 
 // Sinks keep the compiler from discarding the work measured.
 var (
-	sinkRules   *amp.RuleSet
-	sinkErr     error
 	sinkDeliver bool
 	sinkMsg     *etree.Element
 	sinkReplies []*etree.Element

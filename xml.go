@@ -97,21 +97,25 @@ func (w *appendWriter) WriteByte(c byte) error {
 	return nil
 }
 
-// asciiEscape holds, for each ASCII byte, what etree writes for it in an
-// attribute value or text with the default settings, or "" when it writes
-// the byte itself.
-var asciiEscape = func() (t [utf8.RuneSelf]string) {
+// escapes holds, for each byte below utf8.RuneSelf, what etree writes for
+// it in an attribute value or text with the default settings, or "" when
+// it writes the byte itself; plain is true for the bytes it writes
+// themselves.
+var escapes, plain = func() (esc [utf8.RuneSelf]string, plain [256]bool) {
 	for c := 0; c < 0x20; c++ {
 		if c != '\t' && c != '\n' && c != '\r' {
-			t[c] = "\uFFFD"
+			esc[c] = "\uFFFD"
 		}
 	}
-	t['&'] = "&amp;"
-	t['<'] = "&lt;"
-	t['>'] = "&gt;"
-	t['\''] = "&apos;"
-	t['"'] = "&quot;"
-	return t
+	esc['&'] = "&amp;"
+	esc['<'] = "&lt;"
+	esc['>'] = "&gt;"
+	esc['\''] = "&apos;"
+	esc['"'] = "&quot;"
+	for c := range esc {
+		plain[c] = esc[c] == ""
+	}
+	return esc, plain
 }()
 
 // appendEscaped appends s escaped as etree escapes attribute values and
@@ -120,13 +124,13 @@ func appendEscaped(dst []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if asciiEscape[c] == "" {
-				i++
-				continue
-			}
 			dst = append(dst, s[last:i]...)
-			dst = append(dst, asciiEscape[c]...)
+			dst = append(dst, escapes[c]...)
 			i++
 			last = i
 			continue

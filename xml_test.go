@@ -285,7 +285,54 @@ func FuzzAppendXML(f *testing.F) {
 		el := etree.NewElement("message")
 		el.CreateAttr("k", value)
 		el.CreateElement("b").SetText(text)
-		el.CreateCharData(value)
+		el.CreateText(value)
 		checkAppendXML(t, "built", el)
 	})
+}
+
+// stripSpace removes the whitespace-only text of el and its descendants,
+// the indentation of the XEP's examples.
+func stripSpace(el *etree.Element) {
+	for i := len(el.Child) - 1; i >= 0; i-- {
+		switch c := el.Child[i].(type) {
+		case *etree.CharData:
+			if strings.TrimSpace(c.Data) == "" {
+				el.RemoveChildAt(i)
+			}
+		case *etree.Element:
+			stripSpace(c)
+		}
+	}
+}
+
+// TestErrorActionExample builds the error of the error action for the
+// message of Example 10 and compares its <error/> with Example 11's.
+func TestErrorActionExample(t *testing.T) {
+	read := func(s string) *etree.Element {
+		doc := etree.NewDocument()
+		if err := doc.ReadFromString(s); err != nil {
+			t.Fatal(err)
+		}
+		stripSpace(doc.Root())
+		return doc.Root()
+	}
+	msg := read(example(t, 10, "Sending a message for reliable data transport"))
+	want := read(example(t, 11, "Failed reliable data transport message")).SelectElement("error")
+	var cfg amp.Config
+	rs, err := amp.Parse(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(rs, amp.PresenceAuthorized); err != nil {
+		t.Fatal(err)
+	}
+	res := cfg.Evaluate(msg, rs, amp.Outcome{Deliver: amp.DeliverDirect, Resource: "phone", Presence: amp.PresenceAuthorized})
+	replies := res.Replies("hamlet.lit")
+	if len(replies) != 1 || replies[0].SelectElement("error") == nil {
+		t.Fatalf("got %d replies, want the error of the error action", len(replies))
+	}
+	checkAppendXML(t, "Example 11", replies[0])
+	if got, want := etreeXML(replies[0].SelectElement("error")), etreeXML(want); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
 }
