@@ -39,16 +39,58 @@ func (r *Result) Replies(server string) []*etree.Element {
 	if r.rules == nil {
 		return nil
 	}
-	var out []*etree.Element
-	for i, rule := range r.rules.Rules {
+	return r.replies(server)
+}
+
+// replies is Replies for a request.
+func (r *Result) replies(server string) []*etree.Element {
+	// The events are built in one allocation and the replies listed in
+	// another, or in the same one for a single event.
+	events := 0
+	for i := range r.rules.Rules {
 		if r.notified.has(i) {
-			out = append(out, event(r.msg, server, ActionNotify, rule))
+			events++
 		}
 	}
-	if rule, ok := r.Rule(); ok {
+	rule, ok := r.Rule()
+	n := events
+	if ok && (r.Action == ActionAlert || r.Action == ActionError) {
+		n++
+	}
+	if ok && r.Action == ActionAlert {
+		events++
+	}
+	if r.Err == ErrServiceUnavailable {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	var out []*etree.Element
+	var ev []eventElements
+	switch {
+	case n == 1 && events == 1:
+		// The common case, one event, in one allocation.
+		s := new(struct {
+			ev  [1]eventElements
+			out [1]*etree.Element
+		})
+		out, ev = s.out[:0:1], s.ev[:]
+	case events > 0:
+		out, ev = make([]*etree.Element, 0, n), make([]eventElements, events)
+	default:
+		out = make([]*etree.Element, 0, n)
+	}
+	for i, rule := range r.rules.Rules {
+		if r.notified.has(i) {
+			out = append(out, ev[0].event(r.msg, server, ActionNotify, rule))
+			ev = ev[1:]
+		}
+	}
+	if ok {
 		switch r.Action {
 		case ActionAlert:
-			out = append(out, event(r.msg, server, ActionAlert, rule))
+			out = append(out, ev[0].event(r.msg, server, ActionAlert, rule))
 		case ActionError:
 			out = append(out, failedRules(r.msg, server, rule))
 		}
@@ -59,11 +101,30 @@ func (r *Result) Replies(server string) []*etree.Element {
 	return out
 }
 
-// reply returns the start of a reply to msg: a <message/> in msg's
-// namespace from server to msg's sender with msg's id.
-func reply(msg *etree.Element, server string, typ string, children int) *etree.Element {
-	m := newElement("message", 5)
-	m.Child = make([]etree.Token, 0, children)
+// eventElements holds the elements of an event, or of the message and
+// <amp/> of the error of the error action, so that one allocation builds
+// them.
+type eventElements struct {
+	msg, amp etree.Element
+	rule     ruleElement
+	msgAttr  [5]etree.Attr
+	ampAttr  [4]etree.Attr
+	msgChild [2]etree.Token
+	ampChild [1]etree.Token
+}
+
+// event returns an alert or notify event for rule (§3.4.1, §3.4.4).
+func (s *eventElements) event(msg *etree.Element, server string, status Action, rule Rule) *etree.Element {
+	m := reply(&s.msg, s.msgAttr[:], s.msgChild[:1], msg, server, "")
+	m.AddChild(statusAMP(&s.amp, s.ampAttr[:], s.ampChild[:], msg, status, s.rule.build(rule)))
+	return m
+}
+
+// reply makes m, whose attributes and children are stored in attr and
+// child, the start of a reply to msg: a <message/> in msg's namespace from
+// server to msg's sender with msg's id.
+func reply(m *etree.Element, attr []etree.Attr, child []etree.Token, msg *etree.Element, server string, typ string) *etree.Element {
+	initElement(m, "message", attr, child)
 	if ns := msg.NamespaceURI(); ns != "" {
 		m.Attr = append(m.Attr, etree.Attr{Key: "xmlns", Value: ns})
 	}
@@ -82,11 +143,11 @@ func reply(msg *etree.Element, server string, typ string, children int) *etree.E
 	return m
 }
 
-// statusAMP returns the <amp/> of an event: status, the original sender
-// and recipient, and the rule concerned.
-func statusAMP(msg *etree.Element, status Action, rule Rule) *etree.Element {
-	amp := newElement("amp", 4)
-	amp.Child = make([]etree.Token, 0, 1)
+// statusAMP makes amp, whose attributes and child are stored in attr and
+// child, the <amp/> of an event: status, the original sender and
+// recipient, and rule, the <rule/> concerned.
+func statusAMP(amp *etree.Element, attr []etree.Attr, child []etree.Token, msg *etree.Element, status Action, rule *etree.Element) *etree.Element {
+	initElement(amp, "amp", attr, child)
 	amp.Attr = append(amp.Attr,
 		etree.Attr{Key: "xmlns", Value: NS},
 		etree.Attr{Key: "status", Value: string(status)})
@@ -96,21 +157,15 @@ func statusAMP(msg *etree.Element, status Action, rule Rule) *etree.Element {
 	if to := attrValue(msg, "to"); to != "" {
 		amp.Attr = append(amp.Attr, etree.Attr{Key: "to", Value: to})
 	}
-	amp.AddChild(rule.element())
+	amp.AddChild(rule)
 	return amp
-}
-
-// event returns an alert or notify event for rule (§3.4.1, §3.4.4).
-func event(msg *etree.Element, server string, status Action, rule Rule) *etree.Element {
-	m := reply(msg, server, "", 1)
-	m.AddChild(statusAMP(msg, status, rule))
-	return m
 }
 
 // failedRules returns the error of the error action for rule (§3.4.3).
 func failedRules(msg *etree.Element, server string, rule Rule) *etree.Element {
-	m := reply(msg, server, "error", 2)
-	m.AddChild(statusAMP(msg, ActionError, rule))
+	s := new(eventElements)
+	m := reply(&s.msg, s.msgAttr[:], s.msgChild[:], msg, server, "error")
+	m.AddChild(statusAMP(&s.amp, s.ampAttr[:], s.ampChild[:], msg, ActionError, s.rule.build(rule)))
 	m.AddChild(errorElement(ErrFailedRules, []Rule{rule}))
 	return m
 }

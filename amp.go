@@ -273,6 +273,15 @@ func (r *Result) Remaining() *RuleSet {
 //     a gateway or not delivered at all loses its <amp/>: the recipient's
 //     server does not pass the request on to the client.
 func (r *Result) Message() *etree.Element {
+	if r.Deliver && r.rules == nil {
+		// Inlined: a message without a request costs no call.
+		return r.msg
+	}
+	return r.message()
+}
+
+// message is Message for a request.
+func (r *Result) message() *etree.Element {
 	if !r.Deliver {
 		return nil
 	}
@@ -301,8 +310,18 @@ func (r *Result) Message() *etree.Element {
 // (NextHopLocal at an edge). A nil rs is a message without a request: the
 // Result delivers it unchanged.
 func (c *Config) Evaluate(msg *etree.Element, rs *RuleSet, o Outcome) Result {
-	res := Result{Deliver: true, msg: msg, rules: rs, out: o, final: -1}
-	if rs == nil || msg == nil {
+	if rs == nil {
+		// Inlined: a message without a request costs no call. Without
+		// rules the Result never reads the outcome.
+		return Result{Deliver: true, msg: msg, final: -1}
+	}
+	return c.evaluate(msg, rs, o)
+}
+
+// evaluate is Evaluate for a request.
+func (c *Config) evaluate(msg *etree.Element, rs *RuleSet, o Outcome) (res Result) {
+	res = Result{Deliver: true, msg: msg, rules: rs, out: o, final: -1}
+	if msg == nil {
 		return res
 	}
 	if o.Hop == HopTransit && !rs.PerHop {
@@ -319,7 +338,7 @@ func (c *Config) Evaluate(msg *etree.Element, rs *RuleSet, o Outcome) Result {
 		if o.Presence == PresenceDenied && rule.Action != ActionDrop {
 			continue
 		}
-		if !rule.met(o, target) {
+		if !rule.met(&o, target) {
 			continue
 		}
 		if rule.Action == ActionNotify {

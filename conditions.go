@@ -98,7 +98,7 @@ func (c Condition) check(value string) error {
 
 // met reports whether rule r is met by outcome o, where target is the
 // resource of the message's to attribute.
-func (r *Rule) met(o Outcome, target string) bool {
+func (r *Rule) met(o *Outcome, target string) bool {
 	switch r.Condition {
 	case CondDeliver:
 		return o.Deliver != "" && Deliver(r.Value) == o.Deliver

@@ -119,7 +119,7 @@ func ErrorReply(msg *etree.Element, server string, err error) *etree.Element {
 // errorStanza returns a refusal of msg: the echo of rs and the error of kind
 // listing rules.
 func errorStanza(msg *etree.Element, server string, rs *RuleSet, kind error, rules []Rule) *etree.Element {
-	m := reply(msg, server, "error", 2)
+	m := reply(new(etree.Element), make([]etree.Attr, 5), make([]etree.Token, 2), msg, server, "error")
 	echo := newElement("amp", 2)
 	echo.Attr = append(echo.Attr, etree.Attr{Key: "xmlns", Value: NS})
 	if rs != nil {

@@ -32,9 +32,13 @@ type RuleSet struct {
 // inlineRules is how many rules Parse stores without a second allocation.
 const inlineRules = 4
 
-type ruleSetStorage struct {
+// ruleSetStorage holds a RuleSet and its N rules, N up to inlineRules, in
+// one allocation of the size N needs.
+type ruleSetStorage[N interface {
+	[1]Rule | [2]Rule | [3]Rule | [4]Rule
+}] struct {
 	rs  RuleSet
-	buf [inlineRules]Rule
+	buf N
 }
 
 // Parse recognizes and reads the AMP request of msg, a <message/> stanza.
@@ -64,20 +68,21 @@ func Parse(msg *etree.Element) (*RuleSet, error) {
 	if msg.Tag != "message" {
 		return nil, fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
 	}
-	if attrValue(msg, "type") == "error" {
-		return nil, nil
-	}
 	el := findAMP(msg)
 	if el == nil || hasAttr(el, "status") {
 		return nil, nil
 	}
-	if attrValue(msg, "from") == "" {
+	from, id, typ := stanzaAttrs(msg)
+	if typ == "error" {
+		return nil, nil
+	}
+	if from == "" {
 		return nil, ErrNoSender
 	}
 	rs := readRules(el)
 	perHop, perHopSet := attrLookup(el, "per-hop")
 	switch {
-	case attrValue(msg, "id") == "":
+	case id == "":
 		return nil, requestError(rs, "the message has no id")
 	case perHopSet && perHop != "true" && perHop != "false":
 		return nil, requestError(rs, fmt.Sprintf("per-hop is %q, not true or false", perHop))
@@ -100,62 +105,88 @@ func findAMP(msg *etree.Element) *etree.Element {
 	return nil
 }
 
-func isRule(t etree.Token) (*etree.Element, bool) {
-	el, ok := t.(*etree.Element)
-	if !ok || el.Tag != "rule" || el.NamespaceURI() != NS {
-		return nil, false
-	}
-	return el, true
-}
-
-// readRules reads every <rule/> child of an <amp/> element.
+// readRules reads every <rule/> child of an <amp/> element, which is in
+// the AMP namespace.
 func readRules(amp *etree.Element) *RuleSet {
+	// n counts the children named rule whatever their namespace: it sizes
+	// the storage and costs no namespace lookup.
 	n := 0
 	for _, t := range amp.Child {
-		if _, ok := isRule(t); ok {
+		if el, ok := t.(*etree.Element); ok && el.Tag == "rule" {
 			n++
 		}
 	}
 	var rs *RuleSet
-	if n <= inlineRules {
-		s := new(ruleSetStorage)
-		s.rs.Rules = s.buf[:0:n]
-		rs = &s.rs
-	} else {
+	switch {
+	case n <= 1:
+		s := new(ruleSetStorage[[1]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	case n == 2:
+		s := new(ruleSetStorage[[2]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	case n == 3:
+		s := new(ruleSetStorage[[3]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	case n == inlineRules:
+		s := new(ruleSetStorage[[4]Rule])
+		s.rs.Rules, rs = s.buf[:0:n], &s.rs
+	default:
 		rs = &RuleSet{Rules: make([]Rule, 0, n)}
 	}
 	for _, t := range amp.Child {
-		el, ok := isRule(t)
-		if !ok {
+		el, ok := t.(*etree.Element)
+		if !ok || el.Tag != "rule" {
 			continue
 		}
-		var r Rule
-		var seen uint8
-		repeated := false
-		for _, a := range el.Attr {
-			if a.Space != "" {
-				continue
-			}
-			var bit uint8
-			switch a.Key {
-			case "condition":
-				bit, r.Condition = 1, Condition(a.Value)
-			case "action":
-				bit, r.Action = 2, Action(a.Value)
-			case "value":
-				bit, r.Value = 4, a.Value
-			default:
-				continue
-			}
-			repeated = repeated || seen&bit != 0
-			seen |= bit
+		r, repeated, declares := readRule(el.Attr)
+		// A child that declares no namespace and shares its parent's
+		// prefix is in its parent's namespace, the AMP one: only the
+		// others need a lookup.
+		if (declares || el.Space != amp.Space || el.Parent() != amp) && el.NamespaceURI() != NS {
+			continue
 		}
 		if repeated {
 			rs.malformed = append(rs.malformed, len(rs.Rules))
 		}
-		rs.Rules = append(rs.Rules, r)
+		// Field by field into room n made: copying a whole Rule would
+		// take the slower write barrier of a bulk move while the GC runs.
+		k := len(rs.Rules)
+		rs.Rules = rs.Rules[:k+1]
+		p := &rs.Rules[k]
+		p.Condition, p.Action, p.Value = r.Condition, r.Action, r.Value
 	}
 	return rs
+}
+
+// readRule reads the unprefixed condition, action and value attributes of
+// a <rule/>, the last of each when one is repeated, and reports whether
+// one is repeated and whether the attributes declare a namespace.
+func readRule(attrs []etree.Attr) (r Rule, repeated, declares bool) {
+	var seen uint8
+	for i := range attrs {
+		a := &attrs[i]
+		if a.Space != "" {
+			declares = declares || a.Space == "xmlns"
+			continue
+		}
+		var bit uint8
+		switch a.Key {
+		case "condition":
+			bit, r.Condition = 1, Condition(a.Value)
+		case "action":
+			bit, r.Action = 2, Action(a.Value)
+		case "value":
+			bit, r.Value = 4, a.Value
+		case "xmlns":
+			declares = true
+			continue
+		default:
+			continue
+		}
+		repeated = repeated || seen&bit != 0
+		seen |= bit
+	}
+	return r, repeated, declares
 }
 
 func requestError(rs *RuleSet, why string) *Error {
@@ -181,6 +212,11 @@ func (c *Config) Validate(rs *RuleSet, p Presence) error {
 	if rs == nil {
 		return nil
 	}
+	return c.validate(rs, p)
+}
+
+// validate is Validate for a request.
+func (c *Config) validate(rs *RuleSet, p Presence) error {
 	if len(rs.Rules) == 0 {
 		return requestError(rs, "the request has no rule")
 	}
@@ -272,14 +308,22 @@ func appendRules(parent *etree.Element, rules []Rule) {
 		copy(child, parent.Child)
 		parent.Child = child
 	}
-	for _, r := range rules {
-		parent.AddChild(r.element())
+	els := make([]ruleElement, len(rules))
+	for i, r := range rules {
+		parent.AddChild(els[i].build(r))
 	}
 }
 
-// element returns r as a <rule/> element that inherits its namespace.
-func (r Rule) element() *etree.Element {
-	el := newElement("rule", 3)
+// ruleElement holds a <rule/> element and its attributes, so that one
+// allocation builds it.
+type ruleElement struct {
+	el   etree.Element
+	attr [3]etree.Attr
+}
+
+// build returns r as a <rule/> element that inherits its namespace.
+func (s *ruleElement) build(r Rule) *etree.Element {
+	el := initElement(&s.el, "rule", s.attr[:], nil)
 	if r.Action != "" {
 		el.Attr = append(el.Attr, etree.Attr{Key: "action", Value: string(r.Action)})
 	}
@@ -301,10 +345,29 @@ func newElement(tag string, n int) *etree.Element {
 	return el
 }
 
+// unparented is an element as etree.NewElement returns it.
+var unparented = *etree.NewElement("")
+
+// initElement makes *el what etree.NewElement(tag) returns, tag having no
+// prefix, with its attributes stored in attr and its children in child,
+// whose capacities bound what el holds before an append copies them: an
+// element built in storage allocated with others. A nil child leaves the
+// element the empty Child etree gives it. It returns el.
+func initElement(el *etree.Element, tag string, attr []etree.Attr, child []etree.Token) *etree.Element {
+	*el = unparented
+	el.Tag = tag
+	el.Attr = attr[:0]
+	if child != nil {
+		el.Child = child[:0]
+	}
+	return el
+}
+
 // attrLookup returns the value of the unprefixed attribute key of el.
 func attrLookup(el *etree.Element, key string) (string, bool) {
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == key {
+	for i := range el.Attr {
+		// By pointer: a copy of each etree.Attr costs more than the test.
+		if a := &el.Attr[i]; a.Space == "" && a.Key == key {
 			return a.Value, true
 		}
 	}
@@ -321,6 +384,33 @@ func repeatedAttr(el *etree.Element, key string) bool {
 		}
 	}
 	return n > 1
+}
+
+// stanzaAttrs returns the unprefixed from, id and type attributes of el,
+// the first of each as attrValue does, in one pass.
+func stanzaAttrs(el *etree.Element) (from, id, typ string) {
+	var seen uint8
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if a.Space != "" {
+			continue
+		}
+		switch a.Key {
+		case "from":
+			if seen&1 == 0 {
+				from, seen = a.Value, seen|1
+			}
+		case "id":
+			if seen&2 == 0 {
+				id, seen = a.Value, seen|2
+			}
+		case "type":
+			if seen&4 == 0 {
+				typ, seen = a.Value, seen|4
+			}
+		}
+	}
+	return from, id, typ
 }
 
 func attrValue(el *etree.Element, key string) string {
