@@ -215,10 +215,17 @@ func ParseEvent(msg *etree.Element) *Event {
 		From:   attrValue(el, "from"),
 		To:     attrValue(el, "to"),
 		PerHop: attrValue(el, "per-hop") == "true",
-		Rules:  readRules(el).Rules,
+		Rules:  eventRules(el),
 	}
 	if isError {
 		ev.Err = readError(msg)
 	}
 	return ev
+}
+
+// eventRules reads the rules of an event's <amp/>.
+func eventRules(el *etree.Element) []Rule {
+	var rs RuleSet
+	rs.readRules(el)
+	return rs.Rules
 }

@@ -205,12 +205,12 @@ type Result struct {
 	// the message on to a server without AMP; nil otherwise.
 	Err error
 
-	msg      *etree.Element
-	rules    *RuleSet
-	out      Outcome
-	notified bitset
-	final    int // index of the rule that overrode delivery, or -1
-	applied  bool
+	msg       *etree.Element
+	rules     *RuleSet
+	notified  bitset
+	final     int  // index of the rule that overrode delivery, or -1
+	unchanged bool // the message goes on as it is: routed on, or at a transit hop
+	stored    bool // the message is about to be stored
 }
 
 // Rule returns the met rule that overrides the default behaviour, and false
@@ -285,11 +285,11 @@ func (r *Result) message() *etree.Element {
 	if !r.Deliver {
 		return nil
 	}
-	if r.rules == nil || r.out.Hop == HopTransit || r.out.NextHop != NextHopLocal {
+	if r.rules == nil || r.unchanged {
 		return r.msg
 	}
 	var keep *etree.Element
-	if r.out.Deliver == DeliverStored {
+	if r.stored {
 		if rest := r.Remaining(); len(rest.Rules) > 0 {
 			keep = rest.Element()
 		}
@@ -320,44 +320,58 @@ func (c *Config) Evaluate(msg *etree.Element, rs *RuleSet, o Outcome) Result {
 
 // evaluate is Evaluate for a request.
 func (c *Config) evaluate(msg *etree.Element, rs *RuleSet, o Outcome) (res Result) {
-	res = Result{Deliver: true, msg: msg, rules: rs, out: o, final: -1}
+	// Field by field: a composite literal would be built aside and copied.
+	res.Deliver, res.msg, res.rules, res.final = true, msg, rs, -1
+	res.unchanged = o.Hop == HopTransit || o.NextHop != NextHopLocal
+	res.stored = o.Deliver == DeliverStored
 	if msg == nil {
 		return res
 	}
 	if o.Hop == HopTransit && !rs.PerHop {
-		res.routeCheck()
+		res.routeCheck(o.NextHop)
 		return res
 	}
-	res.applied = true
-	target := resourcePart(attrValue(msg, "to"))
+	// target, the resource of the message's to, is read for the first
+	// match-resource rule.
+	target, haveTarget := "", false
+	// met knows only the conditions XEP-0079 defines, and the switch below
+	// only its actions: with the default configuration nothing else needs
+	// checking.
+	everyAction := c == nil || len(c.Actions) == 0
+	everyCondition := c == nil || len(c.Conditions) == 0
 	for i := range rs.Rules {
 		rule := &rs.Rules[i]
-		if !c.SupportsAction(rule.Action) || !c.SupportsCondition(rule.Condition) {
+		if (!everyAction && !c.SupportsAction(rule.Action)) ||
+			(!everyCondition && !c.SupportsCondition(rule.Condition)) {
 			continue
 		}
 		if o.Presence == PresenceDenied && rule.Action != ActionDrop {
 			continue
 		}
+		if rule.Condition == CondMatchResource && !haveTarget {
+			target, haveTarget = resourcePart(attrValue(msg, "to")), true
+		}
 		if !rule.met(&o, target) {
 			continue
 		}
-		if rule.Action == ActionNotify {
+		switch rule.Action {
+		case ActionNotify:
 			res.notified.set(i)
-			continue
+		case ActionAlert, ActionDrop, ActionError:
+			res.Deliver = false
+			res.Action = rule.Action
+			res.final = i
+			return res
 		}
-		res.Deliver = false
-		res.Action = rule.Action
-		res.final = i
-		return res
 	}
-	res.routeCheck()
+	res.routeCheck(o.NextHop)
 	return res
 }
 
 // routeCheck refuses, with service-unavailable, to route a request on to a
 // server that does not support AMP.
-func (r *Result) routeCheck() {
-	if r.Deliver && r.out.NextHop == NextHopNoAMP {
+func (r *Result) routeCheck(next NextHop) {
+	if r.Deliver && next == NextHopNoAMP {
 		r.Deliver = false
 		r.Err = ErrServiceUnavailable
 	}

@@ -582,3 +582,41 @@ func TestNilAndZeroValues(t *testing.T) {
 	assert.Nil(t, amp.ParseEvent(msg))
 	assert.Nil(t, amp.ParseEvent(nil))
 }
+
+func TestParseInto(t *testing.T) {
+	var messages []*etree.Element
+	for _, e := range examples {
+		if strings.HasPrefix(strings.TrimSpace(e.Text), "<message") {
+			messages = append(messages, parseXML(t, e.Text))
+		}
+	}
+	for _, s := range []string{
+		`<message from='a@b/c' to='d@e' id='x'><amp xmlns='http://jabber.org/protocol/amp' per-hop='true'><rule condition='deliver' action='drop' value='stored'/><rule condition='x' action='y' value='z'/></amp></message>`,
+		`<message from='a@b/c' to='d@e'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop' value='stored'/></amp></message>`,
+		`<message to='d@e' id='x'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop' value='stored'/></amp></message>`,
+		`<message from='a@b/c' to='d@e' id='x'><amp xmlns='http://jabber.org/protocol/amp'>` + strings.Repeat(`<rule condition='deliver' action='notify' value='none'/>`, 40) + `</amp></message>`,
+	} {
+		messages = append(messages, parseXML(t, s))
+	}
+	// One RuleSet, reused for every message, as a server would.
+	var rs amp.RuleSet
+	for i, msg := range messages {
+		want, wantErr := amp.Parse(msg)
+		ok, err := amp.ParseInto(&rs, msg)
+		assert.Equal(t, want != nil, ok, "message %d: found", i)
+		assert.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(err), "message %d: error", i)
+		if ok {
+			assert.Equal(t, want.PerHop, rs.PerHop, "message %d: PerHop", i)
+			assert.Equal(t, want.Rules, rs.Rules, "message %d: Rules", i)
+		}
+		var e *amp.Error
+		if errors.As(wantErr, &e) {
+			// The error keeps its own copy of the request: reusing rs
+			// does not change the reply.
+			reply := serialize(t, amp.ErrorReply(msg, server, err))
+			_, _ = amp.ParseInto(&rs, messages[0])
+			assert.Equal(t, serialize(t, amp.ErrorReply(msg, server, wantErr)), reply, "message %d: reply", i)
+			assert.Equal(t, reply, serialize(t, amp.ErrorReply(msg, server, err)), "message %d: reply after reuse", i)
+		}
+	}
+}

@@ -62,37 +62,79 @@ type ruleSetStorage[N interface {
 // only when msg was read with etree's ReadSettings.PreserveDuplicateAttrs:
 // by default etree keeps the last of them, and Parse reads what is left.
 func Parse(msg *etree.Element) (*RuleSet, error) {
+	el, id, err := findRequest(msg)
+	if el == nil || err != nil {
+		return nil, err
+	}
+	rs := newRuleSet(el)
+	if err := rs.read(el, id); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// ParseInto is Parse reading the request into rs, whose storage it reuses,
+// so that a server that keeps one RuleSet per connection or worker parses
+// requests without allocating. It reports whether msg carries a request;
+// when it returns false or an error, the contents of rs are undefined. An
+// [*Error] it returns holds its own copy of the rules, so rs may be reused
+// before the error is answered. rs must not be nil.
+func ParseInto(rs *RuleSet, msg *etree.Element) (bool, error) {
+	el, id, err := findRequest(msg)
+	if el == nil || err != nil {
+		return false, err
+	}
+	if err := rs.read(el, id); err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.request == rs {
+			e.request = &RuleSet{Rules: append([]Rule(nil), rs.Rules...)}
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// findRequest returns the <amp/> of the request msg carries and msg's id,
+// or nil when there is none; the error is the one Parse returns before it
+// reads rules.
+func findRequest(msg *etree.Element) (amp *etree.Element, id string, err error) {
 	if msg == nil {
-		return nil, errors.New("amp: no message")
+		return nil, "", errors.New("amp: no message")
 	}
 	if msg.Tag != "message" {
-		return nil, fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
+		return nil, "", fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
 	}
 	el := findAMP(msg)
 	if el == nil || hasAttr(el, "status") {
-		return nil, nil
+		return nil, "", nil
 	}
 	from, id, typ := stanzaAttrs(msg)
-	if typ == "error" {
-		return nil, nil
+	switch {
+	case typ == "error":
+		return nil, "", nil
+	case from == "":
+		return el, "", ErrNoSender
 	}
-	if from == "" {
-		return nil, ErrNoSender
-	}
-	rs := readRules(el)
+	return el, id, nil
+}
+
+// read reads the request whose <amp/> is el, on a message with id, into
+// rs.
+func (rs *RuleSet) read(el *etree.Element, id string) error {
+	rs.readRules(el)
 	perHop, perHopSet := attrLookup(el, "per-hop")
 	switch {
 	case id == "":
-		return nil, requestError(rs, "the message has no id")
+		return requestError(rs, "the message has no id")
 	case perHopSet && perHop != "true" && perHop != "false":
-		return nil, requestError(rs, fmt.Sprintf("per-hop is %q, not true or false", perHop))
+		return requestError(rs, fmt.Sprintf("per-hop is %q, not true or false", perHop))
 	case perHopSet && repeatedAttr(el, "per-hop"):
-		return nil, requestError(rs, "per-hop is repeated")
+		return requestError(rs, "per-hop is repeated")
 	case len(rs.Rules) == 0:
-		return nil, requestError(rs, "the request has no rule")
+		return requestError(rs, "the request has no rule")
 	}
 	rs.PerHop = perHop == "true"
-	return rs, nil
+	return nil
 }
 
 // findAMP returns the first <amp/> child of msg in the AMP namespace.
@@ -105,19 +147,23 @@ func findAMP(msg *etree.Element) *etree.Element {
 	return nil
 }
 
-// readRules reads every <rule/> child of an <amp/> element, which is in
-// the AMP namespace.
-func readRules(amp *etree.Element) *RuleSet {
-	// n counts the children named rule whatever their namespace: it sizes
-	// the storage and costs no namespace lookup.
+// countRules counts the children of amp named rule whatever their
+// namespace: it sizes the storage and costs no namespace lookup.
+func countRules(amp *etree.Element) int {
 	n := 0
 	for _, t := range amp.Child {
 		if el, ok := t.(*etree.Element); ok && el.Tag == "rule" {
 			n++
 		}
 	}
+	return n
+}
+
+// newRuleSet returns an empty RuleSet with room for the rules of amp, in
+// one allocation for up to inlineRules rules.
+func newRuleSet(amp *etree.Element) *RuleSet {
 	var rs *RuleSet
-	switch {
+	switch n := countRules(amp); {
 	case n <= 1:
 		s := new(ruleSetStorage[[1]Rule])
 		s.rs.Rules, rs = s.buf[:0:n], &s.rs
@@ -133,35 +179,47 @@ func readRules(amp *etree.Element) *RuleSet {
 	default:
 		rs = &RuleSet{Rules: make([]Rule, 0, n)}
 	}
+	return rs
+}
+
+// readRules reads every <rule/> child of an <amp/> element, which is in
+// the AMP namespace, into rs, reusing its storage.
+func (rs *RuleSet) readRules(amp *etree.Element) {
+	rs.PerHop, rs.Rules, rs.malformed = false, rs.Rules[:0], rs.malformed[:0]
 	for _, t := range amp.Child {
 		el, ok := t.(*etree.Element)
 		if !ok || el.Tag != "rule" {
 			continue
 		}
-		r, repeated, declares := readRule(el.Attr)
+		// The rule is read in place, into the next slot, and taken back
+		// when it is not in the AMP namespace.
+		k := len(rs.Rules)
+		if k == cap(rs.Rules) {
+			rs.Rules = append(rs.Rules, Rule{})
+		} else {
+			rs.Rules = rs.Rules[:k+1]
+		}
+		repeated, declares := readRule(&rs.Rules[k], el.Attr)
 		// A child that declares no namespace and shares its parent's
 		// prefix is in its parent's namespace, the AMP one: only the
 		// others need a lookup.
 		if (declares || el.Space != amp.Space || el.Parent() != amp) && el.NamespaceURI() != NS {
+			rs.Rules = rs.Rules[:k]
 			continue
 		}
 		if repeated {
-			rs.malformed = append(rs.malformed, len(rs.Rules))
+			rs.malformed = append(rs.malformed, k)
 		}
-		// Field by field into room n made: copying a whole Rule would
-		// take the slower write barrier of a bulk move while the GC runs.
-		k := len(rs.Rules)
-		rs.Rules = rs.Rules[:k+1]
-		p := &rs.Rules[k]
-		p.Condition, p.Action, p.Value = r.Condition, r.Action, r.Value
 	}
-	return rs
 }
 
-// readRule reads the unprefixed condition, action and value attributes of
+// readRule reads into r the unprefixed condition, action and value attributes of
 // a <rule/>, the last of each when one is repeated, and reports whether
 // one is repeated and whether the attributes declare a namespace.
-func readRule(attrs []etree.Attr) (r Rule, repeated, declares bool) {
+func readRule(r *Rule, attrs []etree.Attr) (repeated, declares bool) {
+	// Field by field: a whole Rule written at once would take the slower
+	// write barrier of a bulk move while the GC runs.
+	r.Condition, r.Action, r.Value = "", "", ""
 	var seen uint8
 	for i := range attrs {
 		a := &attrs[i]
@@ -186,7 +244,7 @@ func readRule(attrs []etree.Attr) (r Rule, repeated, declares bool) {
 		repeated = repeated || seen&bit != 0
 		seen |= bit
 	}
-	return r, repeated, declares
+	return repeated, declares
 }
 
 func requestError(rs *RuleSet, why string) *Error {
@@ -229,15 +287,19 @@ func (c *Config) validate(rs *RuleSet, p Presence) error {
 			request: rs,
 		}
 	}
-	kind, first, firstIdx := error(nil), error(nil), -1
+	firstIdx := -1
 	for i := range rs.Rules {
-		if kind, first = c.check(rs, i, p); kind != nil {
+		if !c.accepts(rs, i, p) {
 			firstIdx = i
 			break
 		}
 	}
-	if kind == nil {
+	if firstIdx < 0 {
 		return nil
+	}
+	kind, first := c.check(rs, firstIdx, p)
+	if kind == nil {
+		return nil // unreachable while accepts and check agree
 	}
 	e := &Error{Kind: kind, Index: firstIdx, Err: first, request: rs}
 	for i := firstIdx; i < len(rs.Rules); i++ {
@@ -246,6 +308,29 @@ func (c *Config) validate(rs *RuleSet, p Presence) error {
 		}
 	}
 	return e
+}
+
+// accepts reports whether rule i of rs passes every check of check, which
+// says why it does not.
+func (c *Config) accepts(rs *RuleSet, i int, p Presence) bool {
+	r := &rs.Rules[i]
+	if r.Condition == "" || r.Action == "" || r.Value == "" || len(r.Value) > c.maxValueLen() ||
+		(p == PresenceDenied && r.Action != ActionDrop) ||
+		(len(rs.malformed) > 0 && rs.isMalformed(i)) ||
+		!c.SupportsAction(r.Action) || !c.SupportsCondition(r.Condition) {
+		return false
+	}
+	switch r.Condition {
+	case CondDeliver:
+		return Deliver(r.Value).defined()
+	case CondMatchResource:
+		switch MatchResource(r.Value) {
+		case MatchAny, MatchExact, MatchOther:
+			return true
+		}
+		return false
+	}
+	return r.Condition.check(r.Value) == nil
 }
 
 // check validates rule i of rs and returns the kind of its failure and why,
