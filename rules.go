@@ -62,7 +62,25 @@ type ruleSetStorage[N interface {
 // only when msg was read with etree's ReadSettings.PreserveDuplicateAttrs:
 // by default etree keeps the last of them, and Parse reads what is left.
 func Parse(msg *etree.Element) (*RuleSet, error) {
-	el, id, err := findRequest(msg)
+	if msg == nil || msg.Tag != "message" {
+		return nil, notMessage(msg)
+	}
+	// The loop over a message without <amp/> costs no call.
+	for i, t := range msg.Child {
+		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" {
+			return parseFrom(msg, i)
+		}
+	}
+	return nil, nil
+}
+
+// parseFrom is Parse for a message whose child i is named amp.
+func parseFrom(msg *etree.Element, i int) (*RuleSet, error) {
+	el := findAMPFrom(msg, i)
+	if el == nil {
+		return nil, nil
+	}
+	el, id, err := checkRequest(msg, el)
 	if el == nil || err != nil {
 		return nil, err
 	}
@@ -98,14 +116,27 @@ func ParseInto(rs *RuleSet, msg *etree.Element) (bool, error) {
 // or nil when there is none; the error is the one Parse returns before it
 // reads rules.
 func findRequest(msg *etree.Element) (amp *etree.Element, id string, err error) {
-	if msg == nil {
-		return nil, "", errors.New("amp: no message")
-	}
-	if msg.Tag != "message" {
-		return nil, "", fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
+	if msg == nil || msg.Tag != "message" {
+		return nil, "", notMessage(msg)
 	}
 	el := findAMP(msg)
-	if el == nil || hasAttr(el, "status") {
+	if el == nil {
+		return nil, "", nil
+	}
+	return checkRequest(msg, el)
+}
+
+// notMessage is the error for something that is not a <message/>.
+func notMessage(msg *etree.Element) error {
+	if msg == nil {
+		return errors.New("amp: no message")
+	}
+	return fmt.Errorf("amp: <%s/> is not a message", msg.FullTag())
+}
+
+// checkRequest is findRequest for an <amp/> child el of msg.
+func checkRequest(msg, el *etree.Element) (amp *etree.Element, id string, err error) {
+	if hasAttr(el, "status") {
 		return nil, "", nil
 	}
 	from, id, typ := stanzaAttrs(msg)
@@ -139,7 +170,18 @@ func (rs *RuleSet) read(el *etree.Element, id string) error {
 
 // findAMP returns the first <amp/> child of msg in the AMP namespace.
 func findAMP(msg *etree.Element) *etree.Element {
-	for _, t := range msg.Child {
+	for i, t := range msg.Child {
+		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" {
+			return findAMPFrom(msg, i)
+		}
+	}
+	return nil
+}
+
+// findAMPFrom is findAMP from msg's child i on. It is apart so that the
+// loop over a message without <amp/> is inlined.
+func findAMPFrom(msg *etree.Element, i int) *etree.Element {
+	for _, t := range msg.Child[i:] {
 		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" && el.NamespaceURI() == NS {
 			return el
 		}
