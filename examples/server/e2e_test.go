@@ -86,12 +86,14 @@ var epoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // mongoose is a MongooseIM-like subset of AMP.
 var mongoose = amp.Config{
 	Actions:    []amp.Action{amp.ActionDrop, amp.ActionError, amp.ActionNotify},
-	Conditions: []amp.Condition{amp.CondDeliver, amp.CondMatchResource},
+	Conditions: []amp.Condition{amp.ConditionDeliver, amp.ConditionMatchResource},
 }
 
-func testConfig(ampCfg amp.Config, now func() time.Time) Config {
+// testConfig is the configuration of the tests, with a fresh store.
+func testConfig(t *testing.T, ampCfg amp.Config, now func() time.Time) Config {
 	return Config{
 		Domain: "localhost",
+		Store:  filepath.Join(t.TempDir(), "offline.db"),
 		Accounts: map[string]Account{
 			"alice": {Password: "alice-pw", Roster: map[string]string{"bob@localhost": "both"}},
 			"bob":   {Password: "bob-pw", Roster: map[string]string{"alice@localhost": "both", "carol@localhost": "to"}},
@@ -102,8 +104,18 @@ func testConfig(ampCfg amp.Config, now func() time.Time) Config {
 	}
 }
 
+// testServer is a server on a loopback port that a test can restart.
+type testServer struct {
+	t    *testing.T
+	cfg  Config
+	port string
+	mu   sync.Mutex
+	srv  *Server
+	done chan struct{} // closed when Serve returns
+}
+
 // start runs a server for cfg on a loopback port until the test ends.
-func start(t *testing.T, cfg Config) string {
+func start(t *testing.T, cfg Config) *testServer {
 	t.Helper()
 	var logMu sync.Mutex
 	var logs bytes.Buffer
@@ -112,22 +124,56 @@ func start(t *testing.T, cfg Config) string {
 		defer logMu.Unlock()
 		fmt.Fprintf(&logs, format+"\n", args...)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(cfg)
-	go srv.Serve(l)
+	ts := &testServer{t: t, cfg: cfg, port: "0"}
+	ts.listen()
 	t.Cleanup(func() {
-		srv.Close()
+		ts.stop()
 		if t.Failed() {
 			logMu.Lock()
 			t.Logf("server log:\n%s", logs.String())
 			logMu.Unlock()
 		}
 	})
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
+	return ts
+}
+
+// listen starts a server on ts's port.
+func (ts *testServer) listen() {
+	ts.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:"+ts.port)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	srv, err := New(ts.cfg)
+	if err != nil {
+		l.Close()
+		ts.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(l) }()
+	_, ts.port, _ = net.SplitHostPort(l.Addr().String())
+	ts.mu.Lock()
+	ts.srv, ts.done = srv, done
+	ts.mu.Unlock()
+}
+
+// stop closes the server and waits for Serve to return.
+func (ts *testServer) stop() {
+	ts.mu.Lock()
+	srv, done := ts.srv, ts.done
+	ts.mu.Unlock()
+	if err := srv.Close(); err != nil {
+		ts.t.Errorf("closing the server: %v", err)
+	}
+	<-done
+}
+
+// restart stops the server and starts a new one on the same port and the
+// same store file.
+func (ts *testServer) restart() {
+	ts.t.Helper()
+	ts.stop()
+	ts.listen()
 }
 
 // output is what a script prints last.
@@ -191,6 +237,14 @@ func chat(from, to, id, body string) string {
 	return fmt.Sprintf(`<message xmlns='jabber:client' from='%s' to='%s' id='%s'><body>%s</body></message>`, from, to, id, body)
 }
 
+func repeat(n int, f func(int) string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = f(i)
+	}
+	return out
+}
+
 func sentinel(jid, id string) string { return chat(jid, jid, id, "sentinel") }
 
 // event is an alert or notify event from the server (§3.4).
@@ -220,7 +274,9 @@ type scenario struct {
 	name string
 	amp  amp.Config
 	// step sets the clock at a "STEP name" of the script.
-	step func(c *clock, name string)
+	step func(c *clock, ts *testServer, name string)
+	// extra checks what the script reports beside the stanzas.
+	extra func(t *testing.T, out output)
 	// want lists the messages each party receives, in order.
 	want map[string][]string
 }
@@ -256,7 +312,7 @@ var scenarios = []scenario{
 	},
 	{
 		name: "alert_expired",
-		step: func(c *clock, name string) {
+		step: func(c *clock, _ *testServer, name string) {
 			if name == "advance" {
 				c.Set(epoch.Add(2 * time.Hour))
 			}
@@ -265,6 +321,61 @@ var scenarios = []scenario{
 			"alice_stored": {event("notify", alice, bob, "m1", rule("notify", "deliver", "stored")), sentinel(alice, "sentinel1")},
 			"alice":        {event("alert", alice, bob, "m1", rule("alert", "expire-at", "2030-01-01T01:00:00Z")), sentinel(alice, "sentinel2")},
 			"bob":          {chat(alice, bob, "m0", "fresh"), chat(alice, bob, "m2", "after")},
+		},
+	},
+	{
+		// Both clients enable XEP-0198. A deliver=direct event waits for
+		// the recipient's acknowledgement, so seven events prove seven
+		// acknowledged messages; the sender's own stanzas are all
+		// acknowledged by the server.
+		name: "sm_acks",
+		want: map[string][]string{
+			"alice": append(repeat(7, func(i int) string {
+				return event("notify", alice, bob, fmt.Sprintf("s%d", i), rule("notify", "deliver", "direct"))
+			}), sentinel(alice, "sentinel")),
+			"bob": repeat(7, func(i int) string { return chat(alice, bob, fmt.Sprintf("s%d", i), fmt.Sprintf("n%d", i)) }),
+		},
+		extra: func(t *testing.T, out output) {
+			var sm struct {
+				AliceEnabled bool `json:"alice_enabled"`
+				BobEnabled   bool `json:"bob_enabled"`
+				AliceUnacked int  `json:"alice_unacked"`
+				BobHandled   int  `json:"bob_handled"`
+			}
+			if err := json.Unmarshal(out.Result["sm"], &sm); err != nil {
+				t.Fatal(err)
+			}
+			if !sm.AliceEnabled || !sm.BobEnabled {
+				t.Errorf("stream management enabled: alice %v, bob %v; want both", sm.AliceEnabled, sm.BobEnabled)
+			}
+			if sm.AliceUnacked != 0 {
+				t.Errorf("alice has %d stanzas the server did not acknowledge", sm.AliceUnacked)
+			}
+			if sm.BobHandled < 7 {
+				t.Errorf("bob handled %d stanzas, want at least the 7 messages", sm.BobHandled)
+			}
+		},
+	},
+	{
+		// Two messages stored before a restart keep their pending rules in
+		// the store; after it, at 02:00, the first has expired and the
+		// second is delivered, which its notify rule reports once bob has
+		// acknowledged it.
+		name: "restart",
+		step: func(c *clock, ts *testServer, name string) {
+			if name == "restart" {
+				c.Set(epoch.Add(2 * time.Hour))
+				ts.restart()
+			}
+		},
+		want: map[string][]string{
+			"alice_stored": {event("notify", alice, bob, "m1", rule("notify", "deliver", "stored")), sentinel(alice, "sentinel1")},
+			"alice": {
+				event("alert", alice, bob, "m1", rule("alert", "expire-at", "2030-01-01T01:00:00Z")),
+				event("notify", alice, bob, "m2", rule("notify", "deliver", "direct")),
+				sentinel(alice, "sentinel2"),
+			},
+			"bob": {chat(alice, bob, "m2", "fresh")},
 		},
 	},
 	{
@@ -341,20 +452,23 @@ func TestE2E(t *testing.T) {
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
 					clk := &clock{t: epoch}
-					port := start(t, testConfig(sc.amp, clk.Now))
-					out := run(t, c, port, sc.name, func(name string) {
+					ts := start(t, testConfig(t, sc.amp, clk.Now))
+					out := run(t, c, ts.port, sc.name, func(name string) {
 						if sc.step == nil {
 							t.Errorf("unexpected step %q", name)
 							return
 						}
-						sc.step(clk, name)
+						sc.step(clk, ts, name)
 					})
 					check(t, c.name, sc.want, out)
+					if sc.extra != nil {
+						sc.extra(t, out)
+					}
 				})
 			}
 			t.Run("disco", func(t *testing.T) {
-				cfg := testConfig(mongoose, time.Now)
-				out := run(t, c, start(t, cfg), "disco", func(string) {})
+				cfg := testConfig(t, mongoose, time.Now)
+				out := run(t, c, start(t, cfg).port, "disco", func(string) {})
 				checkDisco(t, c.name, cfg, out)
 			})
 		})
@@ -425,7 +539,11 @@ func check(t *testing.T, client string, want map[string][]string, out output) {
 // checkDisco checks service discovery and the stream feature.
 func checkDisco(t *testing.T, client string, cfg Config, out output) {
 	t.Helper()
-	nodeFeatures := cfg.AMP.Features(amp.NS)
+	p, err := amp.NewProcessor(cfg.AMP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeFeatures := p.Features(amp.NS)
 	switch client {
 	case "slixmpp":
 		var got struct {

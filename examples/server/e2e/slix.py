@@ -61,6 +61,11 @@ class Client(slixmpp.ClientXMPP):
                          plugin_config={"feature_mechanisms": {"unencrypted_plain": True}})
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0079")
+        # Stream management: the server holds deliver=direct events until
+        # the recipient acknowledges the message.
+        self.register_plugin("xep_0198")
+        self.sm_enabled = False
+        self.add_event_handler("sm_enabled", lambda _: setattr(self, "sm_enabled", True))
         self.inbox = asyncio.Queue()
         self.stream_features = []
         self.register_handler(Callback("all messages", MatchXPath("{jabber:client}message"),
@@ -136,7 +141,9 @@ async def notify_direct():
     a = await login("alice", "a1")
     b = await login("bob", "r1")
     a.send_amp(BOB, "m1", "hello", ("notify", "deliver", "direct"))
-    return {"alice": await sentinel(a), "bob": [await b.next()]}
+    bob = [await b.next()]
+    # The event comes once bob has acknowledged the message.
+    return {"alice": [await a.next()] + await sentinel(a), "bob": bob}
 
 
 async def notify_stored():
@@ -185,8 +192,9 @@ async def match_resource():
     a.send_amp(BOB + "/r2", "m2", "to r2", ("notify", "match-resource", "other"))
     a.send_amp(BOB + "/gone", "m3", "to gone", ("notify", "match-resource", "other"),
                ("notify", "match-resource", "exact"))
-    return {"alice": await sentinel(a), "r1": [await r1.next(), await r1.next()],
-            "r2": [await r2.next()]}
+    r1_got, r2_got = [await r1.next(), await r1.next()], [await r2.next()]
+    notified = [await a.next(), await a.next()]
+    return {"alice": notified + await sentinel(a), "r1": r1_got, "r2": r2_got}
 
 
 async def refused(sender, rule_list):
@@ -213,6 +221,46 @@ async def not_acceptable():
 
 async def no_subscription():
     return await refused("carol", [("notify", "deliver", "direct")])
+
+
+async def sm_acks():
+    """Both clients enable stream management; the server answers their
+    <r/> and acknowledges everything; bob acknowledges the server's
+    stanzas, which releases one notify event per message."""
+    a = await login("alice", "a1")
+    b = await login("bob", "r1")
+    for i in range(7):
+        a.send_amp(BOB, "s%d" % i, "n%d" % i, ("notify", "deliver", "direct"))
+    bob = [await b.next() for _ in range(7)]
+    alice = [await a.next() for _ in range(7)] + await sentinel(a)
+    a["xep_0198"].request_ack()
+    for _ in range(100):  # until the server's <a/> empties the queue
+        if not a["xep_0198"].unacked_queue:
+            break
+        await asyncio.sleep(0.05)
+    return {"alice": alice, "bob": bob,
+            "sm": {"alice_enabled": a.sm_enabled, "bob_enabled": b.sm_enabled,
+                   "alice_unacked": len(a["xep_0198"].unacked_queue),
+                   "bob_handled": b["xep_0198"].handled}}
+
+
+async def restart():
+    """Messages stored before a restart keep their rules: after it, one
+    has expired (alert) and the other is delivered (notify direct)."""
+    a = await login("alice", "a1")
+    a.send_amp(BOB, "m1", "stale", ("notify", "deliver", "stored"),
+               ("alert", "expire-at", "2030-01-01T01:00:00Z"))
+    a.send_amp(BOB, "m2", "fresh", ("notify", "deliver", "direct"),
+               ("alert", "expire-at", "2030-01-01T03:00:00Z"))
+    stored = await sentinel(a, "sentinel1")
+    a.disconnect()
+    await a.wait_until("disconnected", TIMEOUT)
+    await step("restart")  # a new server on the same file, its clock at 02:00
+    a = await login("alice", "a1")
+    b = await login("bob", "r1")
+    bob = [await b.next()]
+    alice = [await a.next(), await a.next()] + await sentinel(a, "sentinel2")
+    return {"alice_stored": stored, "alice": alice, "bob": bob}
 
 
 async def disco():
