@@ -73,13 +73,11 @@ func (s *Server) authorized(recipient *user, sender jid.JID) amp.Presence {
 	if recipient == nil {
 		return amp.PresenceAuthorized
 	}
-	roster := recipient.acct.Roster
-	if s.cfg.faults.senderRoster { // FAULT: the sender's roster
-		if u := s.lookup(sender); u != nil {
-			roster = u.acct.Roster
-		}
+	roster, contact := recipient.acct.Roster, sender.Bare().String()
+	if s.cfg.faults.senderRoster { // FAULT: the sender's roster item for the recipient
+		roster, contact = s.lookup(sender).acct.Roster, recipient.name+"@"+s.cfg.Domain
 	}
-	switch roster[sender.Bare().String()] {
+	switch roster[contact] {
 	case "from", "both":
 		return amp.PresenceAuthorized
 	}
