@@ -29,7 +29,7 @@ type tclient struct {
 	h         uint32   // stanzas received since <enabled/>
 	ids       []string // ids of the messages received, in order
 	confirmed int      // len(ids) when the server last confirmed our <a/>
-	acking    int      // len(ids) at the <a/> that the pending <r/> confirms
+	acking    []int    // len(ids) at each <a/> sent with an <r/>, oldest first
 	serverH   uint32   // the last h the server sent
 	streamErr string   // the condition of a stream error received
 
@@ -49,7 +49,7 @@ func dial(addr, user, resource string, sm, presence bool) (*tclient, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &tclient{conn: conn, autoAck: sm, acking: -1, in: make(chan *etree.Element, 100000), done: make(chan struct{})}
+	c := &tclient{conn: conn, autoAck: sm, in: make(chan *etree.Element, 100000), done: make(chan struct{})}
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if err := c.negotiate(user, resource, sm); err != nil {
 		conn.Close()
@@ -155,22 +155,17 @@ func (c *tclient) readLoop() {
 		switch {
 		case start.Name.Space == nsSM && el.Tag == "r":
 			if c.autoAck {
-				c.mu.Lock()
-				h, n := c.h, len(c.ids)
-				if c.acking < 0 {
-					c.acking = n
-				}
-				c.mu.Unlock()
-				c.send(`<a xmlns='urn:xmpp:sm:3' h='` + strconv.FormatUint(uint64(h), 10) + `'/><r xmlns='urn:xmpp:sm:3'/>`)
+				c.ack()
 			}
 		case start.Name.Space == nsSM && el.Tag == "a":
 			h, _ := strconv.ParseUint(attr(el, "h"), 10, 32)
 			c.mu.Lock()
 			c.serverH = uint32(h)
-			if c.acking >= 0 {
-				// The server answered the <r/> that followed our <a/>: it
-				// has processed that <a/>.
-				c.confirmed, c.acking = max(c.confirmed, c.acking), -1
+			if len(c.acking) > 0 {
+				// The server answered the <r/> that followed one of our
+				// <a/>: it has processed that <a/>.
+				c.confirmed = max(c.confirmed, c.acking[0]) // -1: an <r/> alone
+				c.acking = c.acking[1:]
 			}
 			c.mu.Unlock()
 		case el.Tag == "error" && start.Name.Space == "http://etherx.jabber.org/streams":
@@ -189,6 +184,33 @@ func (c *tclient) readLoop() {
 			c.in <- el
 		}
 	}
+}
+
+// ack acknowledges every stanza received, and asks <r/> so that the
+// server's answer confirms it processed the acknowledgement. It returns
+// the number of messages the acknowledgement covers.
+func (c *tclient) ack() int {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	h, n := c.h, len(c.ids)
+	c.acking = append(c.acking, n)
+	c.mu.Unlock()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.conn.Write([]byte(`<a xmlns='urn:xmpp:sm:3' h='` + strconv.FormatUint(uint64(h), 10) + `'/><r xmlns='urn:xmpp:sm:3'/>`))
+	return n
+}
+
+// sendAndRequest writes raw, then <r/>, whose answer confirms nothing
+// about our acknowledgements.
+func (c *tclient) sendAndRequest(raw string) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.mu.Lock()
+	c.acking = append(c.acking, -1)
+	c.mu.Unlock()
+	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.conn.Write([]byte(raw + `<r xmlns='urn:xmpp:sm:3'/>`))
 }
 
 // next returns the next stanza received, or an error after d.

@@ -119,30 +119,72 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key
 		// stanzas are routed first, then this one again.
 		replies = append(replies, s.endLocked(c)...)
 	}
-	if !storable(msg) {
-		return append(replies, s.undeliverable(msg, req)...)
+	return append(replies, s.storeLocked(u, []pending{{msg, req, key}})...)
+}
+
+// pending is a message routed again, with its request and its place in the
+// store, if any.
+type pending struct {
+	msg *etree.Element
+	req amp.Request
+	key uint64
+}
+
+// routeAllLocked routes again the messages of a session that ended, in
+// order. With no session to take them they are stored in one transaction.
+// u.mu is held.
+func (s *Server) routeAllLocked(u *user, msgs []pending) []*etree.Element {
+	var replies []*etree.Element
+	if u.target(jid.JID{}) == nil {
+		return s.storeLocked(u, msgs)
 	}
-	// 2. The routing decision: storage.
-	res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: s.cfg.Now()})
-	if !res.Proceed() {
-		s.forget(u, key)
-		return append(replies, s.replies(res)...)
+	for _, m := range msgs {
+		replies = append(replies, s.deliverLocked(u, m.msg, m.req, m.key)...)
 	}
-	var err error
-	if key != 0 {
-		err = s.store.replace(u.name, key, res.Message())
-	} else {
-		err = s.store.put(u.name, res.Message())
+	return replies
+}
+
+// storeLocked stores msgs for u, in order, as the rules of each allow, and
+// returns the replies. u.mu is held.
+func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
+	var replies []*etree.Element
+	var entries []entry
+	var results []amp.Result
+	var kept []pending
+	now := s.cfg.Now()
+	for _, m := range msgs {
+		if !storable(m.msg) {
+			s.forget(u, m.key)
+			replies = append(replies, s.undeliverable(m.msg, m.req)...)
+			continue
+		}
+		// 2. The routing decision: storage.
+		res := m.req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: now})
+		if !res.Proceed() {
+			s.forget(u, m.key)
+			replies = append(replies, s.replies(res)...)
+			continue
+		}
+		entries = append(entries, entry{m.key, res.Message()})
+		results = append(results, res)
+		kept = append(kept, m)
 	}
+	n, err := s.store.putMany(u.name, entries)
 	if err != nil {
+		s.cfg.Logf("storing for %s: %v", u.name, err)
+	}
+	for i, m := range kept {
+		if i < n {
+			// The notify events for storage are true once the store has it.
+			replies = append(replies, s.replies(results[i])...)
+			continue
+		}
 		// Over quota, or the store failed: the message is not delivered
 		// at all, and the sender hears so.
-		s.cfg.Logf("storing for %s: %v", u.name, err)
-		s.forget(u, key)
-		return append(replies, s.undeliverable(msg, req)...)
+		s.forget(u, m.key)
+		replies = append(replies, s.undeliverable(m.msg, m.req)...)
 	}
-	// The notify events for storage are true once the store has it.
-	return append(replies, s.replies(res)...)
+	return replies
 }
 
 // undeliverable evaluates the rules of msg for deliver=none and returns the

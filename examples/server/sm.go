@@ -144,9 +144,7 @@ func (s *Server) smElement(c *session, el *etree.Element) error {
 		}
 		// The reader holds no lock: the events go out now, before
 		// anything else the client sends is routed.
-		for _, it := range done {
-			s.delivered(c, it)
-		}
+		s.delivered(c, done)
 		// Stanzas written after the last <r/> wait for the next one.
 		return c.requestAck()
 	case "resume":
@@ -180,19 +178,28 @@ func (c *session) requestAck() error {
 func (s *Server) acknowledged(c *session, done []*item) {
 	for _, it := range done {
 		if len(it.held) > 0 || it.key != 0 {
-			s.later.add(func() { s.delivered(c, it) })
+			s.later.add(func() { s.delivered(c, done) })
+			return
 		}
 	}
 }
 
-// delivered finishes the delivery of it to c.
-func (s *Server) delivered(c *session, it *item) {
-	if it.key != 0 {
-		if err := s.store.remove(c.user.name, it.key); err != nil {
-			s.cfg.Logf("removing a delivered message of %s: %v", c.user.name, err)
+// delivered finishes the delivery of stanzas to c.
+func (s *Server) delivered(c *session, done []*item) {
+	var keys []uint64
+	for _, it := range done {
+		if it.key != 0 {
+			keys = append(keys, it.key)
 		}
 	}
-	s.sendReplies(it.held)
+	if len(keys) > 0 {
+		if err := s.store.remove(c.user.name, keys...); err != nil {
+			s.cfg.Logf("removing delivered messages of %s: %v", c.user.name, err)
+		}
+	}
+	for _, it := range done {
+		s.sendReplies(it.held)
+	}
 }
 
 // writeNonza writes a stream management element, with an error condition

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -10,9 +9,6 @@ import (
 	"github.com/beevik/etree"
 	bolt "go.etcd.io/bbolt"
 )
-
-// errQuota is the refusal to store a message past the user's quota.
-var errQuota = errors.New("offline quota exceeded")
 
 // store keeps offline messages in one bbolt file, so that they survive a
 // restart with their pending AMP rules. Each user has a bucket whose keys
@@ -48,6 +44,9 @@ func openStore(path string, quota, quotaBytes int) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the store %s: %w", path, err)
 	}
+	// A write waits this long for others to share its transaction and its
+	// fsync; the default, 10ms, is long for a message on its way.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	st := &store{db: db, quota: quota, quotaBytes: quotaBytes, usage: map[string]usage{}, inflight: map[string]map[uint64]struct{}{}}
 	err = db.View(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
@@ -71,83 +70,117 @@ func openStore(path string, quota, quotaBytes int) (*store, error) {
 // close closes the file.
 func (st *store) close() error { return st.db.Close() }
 
-// put stores msg as the last message of user, or returns errQuota.
-func (st *store) put(user string, msg *etree.Element) error {
-	b, err := encode(msg)
-	if err != nil {
-		return err
+// entry is a message to store: new when key is 0, otherwise in the place
+// of the stored message key, which keeps its position.
+type entry struct {
+	key uint64
+	msg *etree.Element
+}
+
+// putMany stores entries for user in one transaction, in order, and marks
+// the replaced ones no longer in flight. New messages past the quota are
+// not stored: putMany returns how many entries it stored, the first ones.
+func (st *store) putMany(user string, entries []entry) (int, error) {
+	data := make([][]byte, len(entries))
+	for i, e := range entries {
+		b, err := encode(e.msg)
+		if err != nil {
+			return 0, err
+		}
+		data[i] = b
 	}
+	// Reserve the room first: the write runs without the lock, so that
+	// bbolt can commit the writes of many users in one transaction.
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	u := st.usage[user]
-	if u.count+1 > st.quota || u.bytes+len(b) > st.quotaBytes {
-		return errQuota
+	n := 0
+	for i, e := range entries {
+		if e.key == 0 && (u.count+1 > st.quota || u.bytes+len(data[i]) > st.quotaBytes) {
+			break
+		}
+		if e.key == 0 {
+			u.count++
+		}
+		u.bytes += len(data[i])
+		n++
 	}
-	err = st.db.Update(func(tx *bolt.Tx) error {
+	st.usage[user] = u
+	st.mu.Unlock()
+	var freed int // bytes of the messages replaced
+	// Batch may run the function again when another one in the batch
+	// fails: it starts afresh each time. Writes for one user come one at a
+	// time (under its user's lock), so new keys follow their order.
+	err := st.db.Batch(func(tx *bolt.Tx) error {
+		freed = 0
 		bucket, err := tx.CreateBucketIfNotExists([]byte(user))
 		if err != nil {
 			return err
 		}
-		seq, err := bucket.NextSequence()
-		if err != nil {
-			return err
+		for i, e := range entries[:n] {
+			key := e.key
+			if key == 0 {
+				if key, err = bucket.NextSequence(); err != nil {
+					return err
+				}
+			} else {
+				freed += len(bucket.Get(keyBytes(key)))
+			}
+			if err := bucket.Put(keyBytes(key), data[i]); err != nil {
+				return err
+			}
 		}
-		return bucket.Put(keyBytes(seq), b)
+		return nil
 	})
-	if err == nil {
-		st.usage[user] = usage{u.count + 1, u.bytes + len(b)}
-	}
-	return err
-}
-
-// replace puts msg in the place of the stored message key, which keeps its
-// position, and marks it no longer in flight. A dispatched message whose
-// delivery failed goes back there with the rules still pending.
-func (st *store) replace(user string, key uint64, msg *etree.Element) error {
-	b, err := encode(msg)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	u = st.usage[user]
 	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.inflight[user], key)
-	var old int
-	err = st.db.Update(func(tx *bolt.Tx) error {
-		bucket := tx.Bucket([]byte(user))
-		if bucket == nil {
-			return fmt.Errorf("no stored messages for %s", user)
+		for i, e := range entries[:n] {
+			if e.key == 0 {
+				u.count--
+			}
+			u.bytes -= len(data[i])
 		}
-		old = len(bucket.Get(keyBytes(key)))
-		return bucket.Put(keyBytes(key), b)
-	})
-	if err == nil {
-		u := st.usage[user]
-		if old == 0 {
-			u.count++
+		n = 0
+	} else {
+		u.bytes -= freed
+		for _, e := range entries[:n] {
+			delete(st.inflight[user], e.key)
 		}
-		st.usage[user] = usage{u.count, u.bytes - old + len(b)}
 	}
-	return err
+	st.usage[user] = u
+	return n, err
 }
 
-// remove deletes the stored message key: it was acknowledged, or its rules
-// ended its delivery.
-func (st *store) remove(user string, key uint64) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.inflight[user], key)
-	var old int
-	err := st.db.Update(func(tx *bolt.Tx) error {
+// remove deletes stored messages: they were acknowledged, or their rules
+// ended their delivery.
+func (st *store) remove(user string, keys ...uint64) error {
+	var freed, count int
+	err := st.db.Batch(func(tx *bolt.Tx) error {
+		freed, count = 0, 0
 		bucket := tx.Bucket([]byte(user))
 		if bucket == nil {
 			return nil
 		}
-		old = len(bucket.Get(keyBytes(key)))
-		return bucket.Delete(keyBytes(key))
+		for _, key := range keys {
+			if v := bucket.Get(keyBytes(key)); v != nil {
+				freed += len(v)
+				count++
+				if err := bucket.Delete(keyBytes(key)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
-	if err == nil && old > 0 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, key := range keys {
+		delete(st.inflight[user], key)
+	}
+	if err == nil {
 		u := st.usage[user]
-		st.usage[user] = usage{u.count - 1, u.bytes - old}
+		st.usage[user] = usage{u.count - count, u.bytes - freed}
 	}
 	return err
 }

@@ -316,6 +316,7 @@ func (c *session) streamError(cond string) {
 // writeLoop writes what is routed to c until c dies.
 func (s *Server) writeLoop(c *session) {
 	defer close(c.writerDone)
+	var n int
 	for {
 		select {
 		case <-c.dead:
@@ -329,7 +330,10 @@ func (s *Server) writeLoop(c *session) {
 				c.kill()
 				return
 			}
-			if len(c.queue) == 0 {
+			// Ask for an acknowledgement after a burst, and every 32
+			// stanzas during a long one, so that what waits for an
+			// acknowledgement stays short.
+			if n++; len(c.queue) == 0 || n%32 == 0 {
 				if err := c.requestAck(); err != nil {
 					c.kill()
 					return
@@ -438,12 +442,13 @@ func (s *Server) endLocked(c *session) []*etree.Element {
 		}
 		break
 	}
-	var replies []*etree.Element
+	var again []pending
 	for _, it := range undelivered {
 		if it.orig != nil {
-			replies = append(replies, s.deliverLocked(u, it.orig, it.req, it.key)...)
+			again = append(again, pending{it.orig, it.req, it.key})
 		}
 	}
+	replies := s.routeAllLocked(u, again)
 	if len(undelivered) > 0 {
 		s.cfg.Logf("%s ended: %d stanzas routed again", c.jid, len(undelivered))
 	}
