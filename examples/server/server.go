@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -190,5 +189,3 @@ func (q *laterQueue) close() {
 	q.cond.Signal()
 	<-q.done
 }
-
-var errClosed = errors.New("server closed")
