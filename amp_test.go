@@ -298,6 +298,8 @@ func TestHops(t *testing.T) {
 		{"transit-per-hop-match-resource-not-validated", nil, false, " per-hop='true'",
 			rulesXML(rule(amp.ConditionMatchResource, "bounce", "some"), rule(amp.ConditionMatchResource, amp.ActionDrop, "")), amp.HopTransit, routed, goesOn, true},
 		{"transit-per-hop-next-hop-without-amp", nil, false, " per-hop='true'", rulesXML(mrDrop), amp.HopTransit, noAMP, effect{Replies: []string{"service-unavailable"}}, false},
+		{"transit-too-many-rules-next-hop-without-amp", two, false, "", rules, amp.HopTransit, noAMP, effect{Replies: []string{"service-unavailable"}}, false},
+		{"transit-per-hop-next-hop-unstated", nil, false, " per-hop='true'", rulesXML(mrDrop), amp.HopTransit, direct, goesOn, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			msg := message(t, recipient, c.ampAttrs, c.rules)
@@ -310,9 +312,11 @@ func TestHops(t *testing.T) {
 				assert.Same(t, msg, res.Message(), "the message is passed on unchanged")
 			}
 			if res.ServiceUnavailable() {
-				// The refusal echoes the rules as written, unchecked.
+				// The refusal echoes the rules as written, unchecked, at
+				// most MaxRules of them.
 				ev := amp.ParseEvent(res.Replies(domain)[0])
-				assert.Equal(t, keptRules(t, msg), ev.Rules, "echoed rules")
+				echo := keptRules(t, msg)
+				assert.Equal(t, echo[:min(len(echo), c.p.Config().MaxRules)], ev.Rules, "echoed rules")
 				assert.Equal(t, c.ampAttrs != "", ev.PerHop, "echoed per-hop")
 			}
 		})
@@ -423,6 +427,21 @@ func TestStagedLifetime(t *testing.T) {
 		assert.Nil(t, res.Message().SelectElement("amp"), "an empty <amp/> is stored")
 		assert.Empty(t, res.Remaining().Rules().Rules)
 	})
+}
+
+// TestMessageInStream checks the message passed on when the message was
+// read inside a stream whose root declares its namespaces.
+func TestMessageInStream(t *testing.T) {
+	stream := readXML(t, `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:a='http://jabber.org/protocol/amp'>`+
+		`<message from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'><a:amp><a:rule condition='deliver' action='notify' value='stored'/>`+
+		`<a:rule condition='expire-at' action='drop' value='2030-01-01T00:00:00Z'/></a:amp><body>hi</body></message></stream:stream>`)
+	msg := stream.SelectElement("message")
+	res := evaluate(t, nil, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryStored, Time: mustTime("2026-01-01T00:00:00Z")})
+	assertXML(t, `<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'>`+
+		`<amp xmlns='http://jabber.org/protocol/amp'><rule condition='expire-at' action='drop' value='2030-01-01T00:00:00Z'/></amp><body>hi</body></message>`, res.Message())
+	res = evaluate(t, nil, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect})
+	assertXML(t, `<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'><body>hi</body></message>`, res.Message())
+	assert.Len(t, msg.ChildElements(), 2, "the caller's message is not modified")
 }
 
 func keptPerHop(t testing.TB, msg *etree.Element) bool {
