@@ -432,15 +432,15 @@ func TestStagedLifetime(t *testing.T) {
 // TestMessageInStream checks the message passed on when the message was
 // read inside a stream whose root declares its namespaces.
 func TestMessageInStream(t *testing.T) {
-	stream := readXML(t, `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:a='http://jabber.org/protocol/amp'>`+
+	stream := readXML(t, `<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:a='http://jabber.org/protocol/amp' xmlns:e='urn:example:e'>`+
 		`<message from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'><a:amp><a:rule condition='deliver' action='notify' value='stored'/>`+
-		`<a:rule condition='expire-at' action='drop' value='2030-01-01T00:00:00Z'/></a:amp><body>hi</body></message></stream:stream>`)
+		`<a:rule condition='expire-at' action='drop' value='2030-01-01T00:00:00Z'/></a:amp><e:data/></message></stream:stream>`)
 	msg := stream.SelectElement("message")
 	res := evaluate(t, nil, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryStored, Time: mustTime("2026-01-01T00:00:00Z")})
-	assertXML(t, `<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'>`+
-		`<amp xmlns='http://jabber.org/protocol/amp'><rule condition='expire-at' action='drop' value='2030-01-01T00:00:00Z'/></amp><body>hi</body></message>`, res.Message())
+	assertXML(t, `<message xmlns='jabber:server' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'>`+
+		`<amp xmlns='http://jabber.org/protocol/amp'><rule condition='expire-at' action='drop' value='2030-01-01T00:00:00Z'/></amp><data xmlns='urn:example:e'/></message>`, res.Message())
 	res = evaluate(t, nil, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect})
-	assertXML(t, `<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'><body>hi</body></message>`, res.Message())
+	assertXML(t, `<message xmlns='jabber:server' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'><data xmlns='urn:example:e'/></message>`, res.Message())
 	assert.Len(t, msg.ChildElements(), 2, "the caller's message is not modified")
 }
 
