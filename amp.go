@@ -359,10 +359,10 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 		return Request{}, req.refusal(ErrNotAcceptable, p.maxRules, past,
 			fmt.Errorf("more than %d rules", p.maxRules))
 	}
-	for i := range req.rules {
-		p.check(&req.rules[i], hop, presence)
+	if err := req.validate(presence); err != nil {
+		return Request{}, err
 	}
-	return req, req.validationError()
+	return req, nil
 }
 
 // MayHaveRequest reports, without parsing, whether raw, the bytes of one
