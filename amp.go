@@ -57,6 +57,7 @@ const (
 )
 
 // Hop says where on the route of a message the processing server stands.
+// Any value other than HopEdge counts as HopTransit.
 type Hop uint8
 
 const (
@@ -69,7 +70,8 @@ const (
 )
 
 // NextHop says whether the message leaves this server for another one and,
-// if so, whether that server supports AMP.
+// if so, whether that server supports AMP. A value other than the three
+// below counts as NextHopAMP.
 type NextHop uint8
 
 const (
@@ -328,6 +330,9 @@ type Request struct {
 // by default etree keeps the last of them.
 func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Request, error) {
 	p = p.orDefault()
+	if hop != HopEdge {
+		hop = HopTransit
+	}
 	if !isMessage(msg) {
 		return Request{}, notMessage(msg)
 	}
