@@ -122,10 +122,10 @@ type Config struct {
 	// MaxRules is the most rules one request may carry; a request with more
 	// is refused as not acceptable. Default (0): 32. Negative is an error.
 	MaxRules int
-	// MaxValueLen is the longest condition, action or value attribute, in
-	// bytes, that a rule may carry; a longer one fails its rule as not
-	// acceptable, and replies cut what they echo to this length. Default
-	// (0): 256. Negative is an error.
+	// MaxValueLen is the longest value attribute, in bytes, that a rule
+	// may carry; a longer one fails its rule as not acceptable. Replies cut
+	// longer values, and condition and action names that XEP-0079 does not
+	// define, to this length. Default (0): 256. Negative is an error.
 	MaxValueLen int
 	// RootFeatures also lists the supported actions and conditions at the
 	// root of service discovery, for clients that look for them there.
