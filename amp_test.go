@@ -299,6 +299,8 @@ func TestHops(t *testing.T) {
 			rulesXML(rule(amp.ConditionMatchResource, "bounce", "some"), rule(amp.ConditionMatchResource, amp.ActionDrop, "")), amp.HopTransit, routed, goesOn, true},
 		{"transit-per-hop-next-hop-without-amp", nil, false, " per-hop='true'", rulesXML(mrDrop), amp.HopTransit, noAMP, effect{Replies: []string{"service-unavailable"}}, false},
 		{"transit-too-many-rules-next-hop-without-amp", two, false, "", rules, amp.HopTransit, noAMP, effect{Replies: []string{"service-unavailable"}}, false},
+		{"hop-out-of-range-is-transit", nil, false, "", rules, amp.Hop(2), routed, goesOn, true},
+		{"next-hop-out-of-range-is-amp", nil, false, "", rulesXML(mrDrop), amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHop(9)}, goesOn, true},
 		{"transit-per-hop-next-hop-unstated", nil, false, " per-hop='true'", rulesXML(mrDrop), amp.HopTransit, direct, goesOn, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -836,18 +838,22 @@ func TestRefusal(t *testing.T) {
 		assert.Empty(t, req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Replies(domain), "events of a refused request")
 	})
 	t.Run("names-longer-than-MaxValueLen", func(t *testing.T) {
-		// Config.MaxValueLen: "the longest condition, action or value
-		// attribute ... a longer one fails its rule as not acceptable".
+		// The limit is on values: replies cut a name XEP-0079 defines
+		// never, and an unknown one to MaxValueLen bytes.
 		p, err := amp.NewProcessor(amp.Config{MaxValueLen: 8})
 		require.NoError(t, err)
 		r := rule(amp.ConditionMatchResource, amp.ActionNotify, "any")
-		msg := message(t, recipient, "", rulesXML(r))
-		req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-		if !assert.ErrorIs(t, err, amp.ErrNotAcceptable, "condition %q is longer than 8 bytes", r.Condition) {
-			replies := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony"}).Replies(domain)
-			require.Len(t, replies, 1)
-			assert.Equal(t, []amp.Rule{r}, amp.ParseEvent(replies[0]).Rules, "the notify event names the rule that fired")
-		}
+		req, err := p.Parse(message(t, recipient, "", rulesXML(r)), amp.HopEdge, amp.PresenceAuthorized)
+		require.NoError(t, err)
+		replies := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony"}).Replies(domain)
+		require.Len(t, replies, 1)
+		assert.Equal(t, []amp.Rule{r}, amp.ParseEvent(replies[0]).Rules, "the notify event names the rule that fired")
+		unknown := rule("x-much-too-long", "x-also-too-long", "any")
+		_, err = p.Parse(message(t, recipient, "", rulesXML(r, unknown)), amp.HopEdge, amp.PresenceAuthorized)
+		var e *amp.Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, []amp.Rule{unknown}, e.Rules, "Error.Rules as written")
+		assert.Equal(t, []amp.Rule{r, rule("x-much-t", "x-also-t", "any")}, amp.ParseEvent(e.Reply(domain)).Rules, "echoed rules")
 	})
 }
 
