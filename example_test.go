@@ -3,6 +3,7 @@ package amp_test
 import (
 	"errors"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/ampxmpp/amp"
@@ -151,40 +152,23 @@ func ExampleProcessor_DiscoInfo() {
 }
 
 // exampleServer stands for the code of an XMPP server around its routing
-// hook; it prints what it does.
+// hook, and prints what it does. Juliet's session at balcony has just
+// closed: the first delivery fails, and she is back when the stored
+// message is dispatched.
 type exampleServer struct {
-	domain  string
-	inbox   *etree.Element
-	online  bool             // whether the recipient's session is still there
+	online  bool
 	offline []*etree.Element // stored messages
 }
 
-// receive returns the next message, its from stamped with the sender's
-// full JID.
-func (s *exampleServer) receive() *etree.Element { return s.inbox }
+func (s *exampleServer) send(el *etree.Element) { fmt.Println("send:", writeXML(el)) }
 
-// presence says whether the sender may see the recipient's presence: the
-// recipient's roster has a subscription of from or both for the sender.
-func (s *exampleServer) presence(*etree.Element) amp.Presence { return amp.PresenceAuthorized }
-
-// session returns the resource of the recipient's session.
-func (s *exampleServer) session(*etree.Element) (resource string, ok bool) { return "balcony", true }
-
-func (s *exampleServer) send(stanzas ...*etree.Element) {
-	for _, el := range stanzas {
-		fmt.Println("send:", writeXML(el))
-	}
-}
-
-// deliver hands msg to the recipient's session at resource; the first
-// time, that session has just closed.
-func (s *exampleServer) deliver(msg *etree.Element, resource string) bool {
+func (s *exampleServer) deliver(msg *etree.Element) bool {
 	if !s.online {
-		fmt.Println("deliver: failed, the session has just closed")
 		s.online = true
+		fmt.Println("deliver: failed, the session has just closed")
 		return false
 	}
-	fmt.Printf("deliver to %s: %s\n", resource, writeXML(msg))
+	fmt.Println("deliver:", writeXML(msg))
 	return true
 }
 
@@ -193,64 +177,77 @@ func (s *exampleServer) store(msg *etree.Element) {
 	s.offline = append(s.offline, msg)
 }
 
-func newExampleServer() *exampleServer {
-	return &exampleServer{domain: "capulet.lit", inbox: mustReadXML(`<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit/balcony' id='r1'>` +
+func (s *exampleServer) now() time.Time { return time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC) }
+
+// A server's routing hook: the code of the README's Usage. Romeo asks to
+// hear whether his message is delivered or stored, and to drop it if it
+// would go to a resource other than the one he wrote to.
+func Example_server() {
+	s := &exampleServer{} // the server's own code, stubbed
+	send, deliver, store, now := s.send, s.deliver, s.store, s.now
+	domain, presence, resource := "capulet.lit", amp.PresenceAuthorized, "balcony"
+	msg := mustReadXML(`<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit/balcony' id='r1'>` +
 		`<body>Wherefore art thou?</body><amp xmlns='http://jabber.org/protocol/amp'>` +
 		`<rule condition='deliver' action='notify' value='direct'/><rule condition='deliver' action='notify' value='stored'/>` +
-		`<rule condition='match-resource' action='drop' value='other'/></amp></message>`)}
-}
+		`<rule condition='match-resource' action='drop' value='other'/></amp></message>`)
 
-// A server's routing hook: receipt, routing decision, storage when direct
-// delivery fails, and dispatch of a stored message.
-func Example_server() {
-	s := newExampleServer()         // the server's own code: sessions, storage, sending
-	var ampProcessor *amp.Processor // made once by amp.NewProcessor(config); nil is the default
-	msg := s.receive()
+	// At start-up. A mistake in the configuration (an unknown action, say) is
+	// an error here, never a silent change of what the server supports.
+	proc, err := amp.NewProcessor(amp.Config{}) // the zero Config supports everything XEP-0079 defines
+	if err != nil {
+		log.Fatal(err)
+	}
 
-	// 1. On receipt: read and validate the request.
-	req, err := ampProcessor.Parse(msg, amp.HopEdge, s.presence(msg))
+	// 1. On receipt, once the server has set from to the sender's full JID:
+	//    read and validate the request. presence is amp.PresenceAuthorized when
+	//    the recipient's roster lets the sender see its presence (§9).
+	req, err := proc.Parse(msg, amp.HopEdge, presence)
 	var refusal *amp.Error
 	switch {
 	case errors.As(err, &refusal):
-		s.send(refusal.Reply(s.domain))
+		send(refusal.Reply(domain)) // the XEP's error stanza
 		return
-	case err != nil: // amp.ErrNoSender or amp.ErrNotMessage: nobody to answer
-		return
+	case err != nil:
+		return // amp.ErrNoSender or amp.ErrNotMessage: nobody to answer
 	}
 
-	// 2. At the routing decision: the recipient has a session.
-	resource, _ := s.session(msg)
-	res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: resource, Time: time.Now()})
-	s.send(res.Replies(s.domain)...)
+	// 2. At the routing decision: state what the server would do.
+	res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: resource, Time: now()})
+	for _, r := range res.Replies(domain) {
+		send(r) // notify events, then an alert, an error or service-unavailable
+	}
 	if !res.Proceed() {
-		return // dropped, or refused: the replies say so
+		return // alert, drop, error, or service-unavailable
 	}
-	if s.deliver(res.Message(), resource) {
+	if deliver(res.Message()) { // without its <amp/>
 		return
 	}
 
-	// 3. Direct delivery failed: store the message instead, with the rules
-	//    that have not fired.
-	res = res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: time.Now()})
-	s.send(res.Replies(s.domain)...)
+	// 3. Direct delivery failed: what has not fired yet is evaluated for storage.
+	res = res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: now()})
+	for _, r := range res.Replies(domain) {
+		send(r)
+	}
 	if res.Proceed() {
-		s.store(res.Message())
+		store(res.Message()) // keeps only the rules that have not fired
 	}
 
-	// 4. Later, when the recipient is back: dispatch what was stored.
-	for _, stored := range s.offline {
-		req, err := ampProcessor.Parse(stored, amp.HopEdge, s.presence(stored))
+	// 4. At login, each stored message goes through 1 and 2 again, with the
+	//    presence authorization and the time of dispatch: expire-at is judged then.
+	for _, msg := range s.offline {
+		req, err := proc.Parse(msg, amp.HopEdge, presence)
 		if errors.As(err, &refusal) {
-			s.send(refusal.Reply(s.domain))
+			send(refusal.Reply(domain))
 		}
 		if err != nil {
 			continue
 		}
-		resource, _ := s.session(stored)
-		res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: resource, Time: time.Now()})
-		s.send(res.Replies(s.domain)...)
+		res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: resource, Time: now()})
+		for _, r := range res.Replies(domain) {
+			send(r)
+		}
 		if res.Proceed() {
-			s.deliver(res.Message(), resource)
+			deliver(res.Message())
 		}
 	}
 	// Output:
@@ -258,5 +255,5 @@ func Example_server() {
 	// deliver: failed, the session has just closed
 	// send: <message xmlns="jabber:client" from="capulet.lit" to="romeo@montague.lit/orchard" id="r1"><amp xmlns="http://jabber.org/protocol/amp" status="notify" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony"><rule action="notify" condition="deliver" value="stored"/></amp></message>
 	// store: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony" id="r1"><body>Wherefore art thou?</body><amp xmlns="http://jabber.org/protocol/amp"><rule action="drop" condition="match-resource" value="other"/></amp></message>
-	// deliver to balcony: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony" id="r1"><body>Wherefore art thou?</body></message>
+	// deliver: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony" id="r1"><body>Wherefore art thou?</body></message>
 }
