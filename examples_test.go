@@ -153,6 +153,9 @@ func TestXEPExamples(t *testing.T) {
 			// At a transit hop the rule applies only with per-hop='true'.
 			res = evaluate(t, nil, msg, amp.HopTransit, amp.Outcome{Delivery: amp.DeliveryDirect, Time: mustTime("2005-01-01T00:00:00Z"), NextHop: amp.NextHopAMP})
 			assert.Equal(t, c.perHop, !res.Proceed(), "dropped at a transit hop")
+			if !c.perHop {
+				assert.Same(t, msg, res.Message(), "passed on unchanged")
+			}
 		})
 	}
 
@@ -163,16 +166,16 @@ func TestXEPExamples(t *testing.T) {
 		n       int
 		caption string
 		action  amp.Action
-		errata  []func(*etree.Element)
+		erratum func(*etree.Element)
 	}{
 		{7, "Alert Response", amp.ActionAlert, nil},
-		{8, "Error Response", amp.ActionError, []func(*etree.Element){swapAMPFromTo}},
-		{9, "Notify Response", amp.ActionNotify, []func(*etree.Element){swapAMPFromTo}},
+		{8, "Error Response", amp.ActionError, swapAMPFromTo},
+		{9, "Notify Response", amp.ActionNotify, swapAMPFromTo},
 	} {
 		t.Run(fmt.Sprintf("Example %d: %s", c.n, c.caption), func(t *testing.T) {
 			want := example(t, c.n, c.caption)
-			for _, erratum := range c.errata {
-				erratum(want)
+			if c.erratum != nil {
+				c.erratum(want)
 			}
 			req := withAction(example(t, 14, "Sending a transient message (requesting alert)"), c.action)
 			assertReplies(t, want, req, stored, "hamlet.lit")
@@ -279,6 +282,12 @@ func TestXEPExamples(t *testing.T) {
 				valuesCutTo(want, c.cfg.MaxValueLen)
 			}
 			assertXML(t, writeXML(want), e.Reply("shakespeare.lit"))
+			// A client reads the kind and the refused rule.
+			ev := amp.ParseEvent(want)
+			require.NotNil(t, ev)
+			require.NotNil(t, ev.Err)
+			assert.Equal(t, c.kind, ev.Err.Kind)
+			assert.Equal(t, ev.Rules, ev.Err.Rules)
 		})
 	}
 
