@@ -533,13 +533,12 @@ func TestValidationErrors(t *testing.T) {
 			// over the limit is cut there: see TestEchoAsWritten).
 			ev := amp.ParseEvent(e.Reply(domain))
 			require.NotNil(t, ev)
-			if c.cfg.MaxValueLen != 0 {
-				return
-			}
-			assert.Equal(t, keptRules(t, msg), ev.Rules, "echoed rules")
 			require.NotNil(t, ev.Err)
 			assert.Equal(t, c.kind, ev.Err.Kind, "kind in the error stanza")
-			assert.Equal(t, c.listed, ev.Err.Rules, "rules in the error stanza")
+			if c.cfg.MaxValueLen == 0 {
+				assert.Equal(t, keptRules(t, msg), ev.Rules, "echoed rules")
+				assert.Equal(t, c.listed, ev.Err.Rules, "rules in the error stanza")
+			}
 		})
 	}
 }
