@@ -117,18 +117,19 @@ func Example_client() {
 			`<error type='modify' code='400'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>` +
 			`<unsupported-actions xmlns='http://jabber.org/protocol/amp'><rule action='alert' condition='deliver' value='stored'/></unsupported-actions></error></message>`,
 	} {
-		if ev := amp.ParseEvent(mustReadXML(in)); ev != nil {
-			fmt.Println(ev.ID, ev.Status, ev.To, ev.Rules)
-			if ev.Err != nil {
-				fmt.Println(ev.Err, ev.Err.Rules)
-			}
+		ev := amp.ParseEvent(mustReadXML(in))
+		switch {
+		case ev == nil: // not an AMP reply
+		case ev.Err != nil:
+			fmt.Printf("%s refused: %v %v\n", ev.ID, ev.Err, ev.Err.Rules)
+		default:
+			fmt.Printf("%s: %s, to %s: %v\n", ev.ID, ev.Status, ev.To, ev.Rules)
 		}
 	}
 	// Output:
 	// <message xmlns="jabber:client" to="francisco@hamlet.lit" id="chatty3"><body>Long live the king!</body><amp xmlns="http://jabber.org/protocol/amp"><rule action="drop" condition="deliver" value="stored"/><rule action="notify" condition="match-resource" value="any"/><rule action="error" condition="expire-at" value="2026-12-24T17:00:00Z"/></amp></message>
-	// chatty3 notify francisco@hamlet.lit [{match-resource notify any}]
-	// chatty4   [{deliver alert stored}]
-	// amp: unsupported action [{deliver alert stored}]
+	// chatty3: notify, to francisco@hamlet.lit: [{match-resource notify any}]
+	// chatty4 refused: amp: unsupported action [{deliver alert stored}]
 }
 
 // A server answers service discovery for the AMP node, here with the
