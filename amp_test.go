@@ -349,29 +349,6 @@ func TestHops(t *testing.T) {
 	})
 }
 
-// TestPresence checks the §9 policy, one row for each action: when the
-// sender may not see the recipient's presence, the rules whose events
-// could reveal it are refused.
-func TestPresence(t *testing.T) {
-	for _, action := range allActions {
-		t.Run(string(action), func(t *testing.T) {
-			r := rule(amp.ConditionDeliver, action, "stored")
-			msg := message(t, recipient, "", rulesXML(r))
-			req, err := (*amp.Processor)(nil).Parse(msg, amp.HopEdge, amp.PresenceDenied)
-			if action == amp.ActionDrop {
-				require.NoError(t, err)
-				assert.Equal(t, effect{Action: amp.ActionDrop}, effectOf(t, msg, req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored})))
-				return
-			}
-			var e *amp.Error
-			require.ErrorAs(t, err, &e)
-			assert.ErrorIs(t, err, amp.ErrNotAcceptable)
-			assert.Equal(t, []amp.Rule{r}, e.Rules)
-			assert.Contains(t, err.Error(), "§9")
-		})
-	}
-}
-
 func TestStagedLifetime(t *testing.T) {
 	var p *amp.Processor
 	t.Run("direct-fails-then-stored", func(t *testing.T) {
@@ -500,8 +477,16 @@ func TestValidationErrors(t *testing.T) {
 		{"value-at-the-limit", amp.Config{MaxValueLen: 6}, amp.PresenceAuthorized, rulesXML(good), nil, 0, nil, ""},
 		{"value-over-the-limit", amp.Config{MaxValueLen: 6}, amp.PresenceAuthorized, rulesXML(good, long),
 			amp.ErrNotAcceptable, 1, []amp.Rule{long}, "amp: rule not acceptable: rule 2: value longer than 6 bytes"},
-		{"presence-denied", amp.Config{}, amp.PresenceDenied, rulesXML(good, rule(amp.ConditionDeliver, amp.ActionAlert, "stored")),
+		// §9: without presence authorization, the rules whose events could
+		// reveal the recipient's presence are refused; drop reveals nothing.
+		{"presence-denied-drop", amp.Config{}, amp.PresenceDenied, rulesXML(good), nil, 0, nil, ""},
+		{"presence-denied-alert", amp.Config{}, amp.PresenceDenied, rulesXML(good, rule(amp.ConditionDeliver, amp.ActionAlert, "stored")),
 			amp.ErrNotAcceptable, 1, []amp.Rule{rule(amp.ConditionDeliver, amp.ActionAlert, "stored")}, ""},
+		{"presence-denied-error", amp.Config{}, amp.PresenceDenied, rulesXML(rule(amp.ConditionDeliver, amp.ActionError, "stored")),
+			amp.ErrNotAcceptable, 0, []amp.Rule{rule(amp.ConditionDeliver, amp.ActionError, "stored")}, ""},
+		{"presence-denied-notify", amp.Config{}, amp.PresenceDenied, rulesXML(rule(amp.ConditionDeliver, amp.ActionNotify, "stored")),
+			amp.ErrNotAcceptable, 0, []amp.Rule{rule(amp.ConditionDeliver, amp.ActionNotify, "stored")},
+			"amp: rule not acceptable: rule 1: the sender may not see the recipient's presence (XEP-0079 §9)"},
 		{"first-failing-rule-decides-the-kind", amp.Config{}, amp.PresenceAuthorized, rulesXML(
 			good, rule(amp.ConditionDeliver, amp.ActionDrop, "elsewhere"), rule(amp.ConditionDeliver, "x-do", "stored"), rule("x-when", amp.ActionDrop, "v"), rule(amp.ConditionMatchResource, amp.ActionDrop, "some")),
 			amp.ErrNotAcceptable, 1, []amp.Rule{rule(amp.ConditionDeliver, amp.ActionDrop, "elsewhere"), rule(amp.ConditionMatchResource, amp.ActionDrop, "some")}, ""},
