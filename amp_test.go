@@ -285,6 +285,7 @@ func TestHops(t *testing.T) {
 		{"edge", nil, false, "", rules, amp.HopEdge, direct, effect{Action: amp.ActionDrop}, false},
 		{"edge-per-hop", nil, false, " per-hop='true'", rules, amp.HopEdge, direct, effect{Action: amp.ActionDrop}, false},
 		{"edge-routing-on", nil, false, "", rules, amp.HopEdge, routed, alerted, false},
+		{"edge-next-hop-without-amp-overridden", nil, false, "", rules, amp.HopEdge, noAMP, alerted, false},
 		{"edge-routing-on-goes-on", nil, false, "", rulesXML(mrDrop), amp.HopEdge, routed, goesOn, true},
 		{"transit", nil, false, "", rules, amp.HopTransit, routed, goesOn, true},
 		{"transit-per-hop-false", nil, false, " per-hop='false'", rules, amp.HopTransit, routed, goesOn, true},
@@ -610,6 +611,7 @@ func TestRequestErrors(t *testing.T) {
 		{"amp-in-other-namespace", `<message from='romeo@montague.lit/orchard' id='m1'><amp xmlns='urn:example:amp'>` + drop + `</amp></message>`},
 		{"no-from-no-request", `<message id='m1'><body>hi</body></message>`},
 		{"jabber-server", `<message xmlns='jabber:server' from='romeo@montague.lit/orchard' id='m1'/>`},
+		{"jabber-component-accept", `<message xmlns='jabber:component:accept' from='romeo@montague.lit/orchard' id='m1'/>`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			msg := readXML(t, c.msg)
