@@ -42,8 +42,18 @@
 //		(default: true)
 //	-support LIST
 //		the comma-separated actions and conditions the server supports,
-//		at least one of each (default: all that XEP-0079 defines: alert,
-//		drop, error, notify, deliver, expire-at, match-resource)
+//		at least one of each, none twice (default: all that XEP-0079
+//		defines: alert, drop, error, notify, deliver, expire-at,
+//		match-resource)
+//	-max-rules N
+//		the most rules one request may carry; a request with more is
+//		refused as not acceptable, and a reply echoes and lists at most N
+//		rules (default 0: the library's default, amp.DefaultMaxRules)
+//	-max-value-len N
+//		the longest value, in bytes, a rule may carry; a rule with a
+//		longer one is refused as not acceptable, and a reply cuts each
+//		attribute it echoes to N bytes (default 0: the library's default,
+//		amp.DefaultMaxValueLen)
 //	-disco NODE
 //		print the disco#info <query/> for NODE ("" for the root) and exit
 //	-features
@@ -81,9 +91,22 @@
 // Bad input, such as a stanza that is not well-formed XML, is not one
 // <message/>, or carries a request but no from, an unknown flag or flag
 // value, or a file that cannot be read, gets a one-line message on standard
-// error and exit status 2.
+// error and exit status 2. The library decides what is valid: a -deliver
+// value that is not one of the deliver condition, and a -support,
+// -max-rules or -max-value-len that the library's amp.NewProcessor refuses,
+// get the library's reason.
 //
 // Example, the XEP's example 14 stored for later delivery:
 //
 //	ampcheck -deliver stored testdata/example-14-sending-a-transient-message-requesting-alert.xml
+//
+// The XEP's example 21, a rule not acceptable to the server, from example
+// 20 with its rule written twice, on a server that takes one rule per
+// request:
+//
+//	ampcheck -max-rules 1 example-20-with-two-rules.xml
+//
+// With -max-value-len 19, example 20 as written is refused the same way,
+// its 20-byte value over the limit; the reply echoes the value cut to 19
+// bytes.
 package main
