@@ -89,7 +89,9 @@
 // and exits with status 0; an unknown disco node is an error.
 //
 // Bad input, such as a stanza that is not well-formed XML, is not one
-// <message/>, or carries a request but no from, an unknown flag or flag
+// <message/> stanza (amp.ErrNotMessage: a <message/> in jabber:client,
+// jabber:server, jabber:component:accept or no namespace is one), or
+// carries a request but no from (amp.ErrNoSender), an unknown flag or flag
 // value, or a file that cannot be read, gets a one-line message on standard
 // error and exit status 2. The library decides what is valid: a -deliver
 // value that is not one of the deliver condition, and a -support,
@@ -100,13 +102,12 @@
 //
 //	ampcheck -deliver stored testdata/example-14-sending-a-transient-message-requesting-alert.xml
 //
-// The XEP's example 21, a rule not acceptable to the server, from example
-// 20 with its rule written twice, on a server that takes one rule per
-// request:
+// The XEP's example 21, a rule not acceptable to the server: example 20
+// with its rule written twice, on a server that takes one rule per request:
 //
-//	ampcheck -max-rules 1 example-20-with-two-rules.xml
+//	sed 's|<rule .*/>|&&|' testdata/example-20-a-message-with-amp-semantics.xml | ampcheck -max-rules 1
 //
 // With -max-value-len 19, example 20 as written is refused the same way,
 // its 20-byte value over the limit; the reply echoes the value cut to 19
-// bytes.
+// bytes, as the library bounds every reply by the limits.
 package main
