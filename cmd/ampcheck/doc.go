@@ -51,9 +51,9 @@
 //		rules (default 0: the library's default, amp.DefaultMaxRules)
 //	-max-value-len N
 //		the longest value, in bytes, a rule may carry; a rule with a
-//		longer one is refused as not acceptable, and a reply cuts each
-//		attribute it echoes to N bytes (default 0: the library's default,
-//		amp.DefaultMaxValueLen)
+//		longer one is refused as not acceptable, and a reply cuts longer
+//		values, and names XEP-0079 does not define, to N bytes (default 0:
+//		the library's default, amp.DefaultMaxValueLen)
 //	-disco NODE
 //		print the disco#info <query/> for NODE ("" for the root) and exit
 //	-features

@@ -40,6 +40,10 @@ func TestMessages(t *testing.T) {
 			stdin: request("b@x.lit", three), args: []string{"-max-rules", "1"},
 			replies: []*etree.Element{readXML(t, `<message from='x.lit' to='a@x.lit/r' id='1' type='error'><amp `+ampNS+`><rule action='notify' condition='deliver' value='stored'/></amp>
   <error type='modify' code='405'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><invalid-rules `+ampNS+`><rule action='drop' condition='expire-at' value='2030-01-01T00:00:00Z'/></invalid-rules></error></message>`)}},
+		{name: "-max-value-len below a name's length: the names XEP-0079 defines are echoed whole",
+			stdin: request("b@x.lit/s", `<rule action='notify' condition='deliver' value='direct'/>`), args: []string{"-max-value-len", "6"},
+			deliver: true, message: readXML(t, `<message from='a@x.lit/r' to='b@x.lit/s' id='1'/>`),
+			replies: []*etree.Element{readXML(t, `<message from='x.lit' to='a@x.lit/r' id='1'><amp `+ampNS+` status='notify' from='a@x.lit/r' to='b@x.lit/s'><rule action='notify' condition='deliver' value='direct'/></amp></message>`)}},
 	})
 }
 
