@@ -60,7 +60,7 @@ var (
 // withAction returns example 14 with its rule's action, as XML: examples
 // 7, 8, 9 and 25 answer it.
 func withAction(t *testing.T, action string) string {
-	return writeXML(t, example(t, 14, capAlert, set("amp/rule", "action", action)))
+	return serialize(example(t, 14, capAlert, set("amp/rule", "action", action)))
 }
 
 // TestExamples runs ampcheck on the XEP's example stanzas and compares its
@@ -130,10 +130,10 @@ func TestExamples(t *testing.T) {
 			replies: []*etree.Element{example(t, 19, capNoCond, set(".", "to", "shakespeare.lit"))},
 		},
 		{name: name(18, capSemantics, "sent by northumberland, without expire-at, gives example 19"),
-			stdin: writeXML(t, example(t, 18, capSemantics, set(".", "from", "northumberland@shakespeare.lit"))),
+			stdin: serialize(example(t, 18, capSemantics, set(".", "from", "northumberland@shakespeare.lit"))),
 			args:  []string{"-support", "alert,drop,error,notify,deliver,match-resource", "-server", "shakespeare.lit"}, replies: []*etree.Element{example(t, 19, capNoCond)}},
 		{name: name(20, capSemantics, "written twice, one rule per request, gives example 21"),
-			stdin: writeXML(t, example(t, 20, capSemantics, twoRules)), args: []string{"-max-rules", "1"},
+			stdin: serialize(example(t, 20, capSemantics, twoRules)), args: []string{"-max-rules", "1"},
 			replies: []*etree.Element{example(t, 21, capNotAccept)}},
 		{
 			// The library cuts each attribute a reply echoes to the limit,
@@ -146,10 +146,10 @@ func TestExamples(t *testing.T) {
 		{name: name(20, capSemantics, "value at -max-value-len, before expiry: routed on"),
 			args: []string{"-max-value-len", "20", "-now", before2004, f20}, deliver: true, message: example(t, 20, capSemantics)},
 		{name: name(20, capSemantics, "alert without presence authorization gives example 21"),
-			stdin: writeXML(t, example(t, 20, capSemantics, set("amp/rule", "action", "alert"))), args: []string{"-presence=false"},
+			stdin: serialize(example(t, 20, capSemantics, set("amp/rule", "action", "alert"))), args: []string{"-presence=false"},
 			replies: []*etree.Element{example(t, 21, capNotAccept, set(".//rule", "action", "alert"))}},
 		{name: name(20, capSemantics, "expire-at not in UTC gives example 21"),
-			stdin:   writeXML(t, example(t, 20, capSemantics, set("amp/rule", "value", "2004-01-01T00:00:00-05:00"))),
+			stdin:   serialize(example(t, 20, capSemantics, set("amp/rule", "value", "2004-01-01T00:00:00-05:00"))),
 			replies: []*etree.Element{example(t, 21, capNotAccept, set(".//rule", "value", "2004-01-01T00:00:00-05:00"))}},
 		{name: name(20, capSemantics, "drop without presence authorization is acceptable"),
 			args: []string{"-presence=false", "-now", at2004, f20}},
@@ -169,12 +169,12 @@ func TestExamples(t *testing.T) {
 			stdin: withAction(t, "error"), args: []string{"-deliver", "stored"},
 			replies: []*etree.Element{example(t, 25, capFailed, fixEvent)}},
 		{name: name(14, capAlert, "notify on direct delivery for MongooseIM"),
-			stdin: writeXML(t, example(t, 14, capAlert, set("amp/rule", "action", "notify", "value", "direct"))),
+			stdin: serialize(example(t, 14, capAlert, set("amp/rule", "action", "notify", "value", "direct"))),
 			args:  []string{"-support", mongooseIM}, deliver: true, message: example(t, 14, capAlert, noAMP),
 			replies: []*etree.Element{example(t, 15, capAlerted, set("amp", "status", "notify"),
 				set(".//rule", "action", "notify", "value", "direct"))}},
 		{name: name(10, capIBB, "without its expire-at rule, MongooseIM gives example 11"),
-			stdin: writeXML(t, example(t, 10, capIBB, remove("amp/rule[@condition='expire-at']"))),
+			stdin: serialize(example(t, 10, capIBB, remove("amp/rule[@condition='expire-at']"))),
 			args:  []string{"-support", mongooseIM, "-resource", "laptop"}, replies: []*etree.Element{ex11}},
 	})
 }

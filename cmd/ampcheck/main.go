@@ -130,7 +130,7 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	nextHopAMP := fs.Bool("next-hop-amp", true, "with -deliver direct and a to on another domain than -server's: whether that server supports AMP")
 	support := fs.String("support", "", "the comma-separated `LIST` of actions and conditions the server supports, at least one of each (default: all that XEP-0079 defines)")
 	maxRules := fs.Int("max-rules", 0, "the most rules one request may carry, `N`; 0 for the library's default")
-	maxValueLen := fs.Int("max-value-len", 0, "the longest attribute of a rule, `N` bytes; 0 for the library's default")
+	maxValueLen := fs.Int("max-value-len", 0, "the longest value of a rule, `N` bytes; 0 for the library's default")
 	disco := fs.String("disco", "", "print the disco#info <query/> for `NODE` (\"\" for the root) and exit")
 	features := fs.Bool("features", false, "print the stream feature element and exit")
 
