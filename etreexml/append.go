@@ -26,10 +26,52 @@ func AppendXML(dst []byte, el *etree.Element) []byte {
 	if el == nil {
 		return dst
 	}
-	return appendElement(dst, el)
+	// The elements open, each with the index of its next child: a loop
+	// rather than a recursion, which costs more per level on deep trees.
+	type open struct {
+		el    *etree.Element
+		child int
+	}
+	var shallow [16]open // no allocation for the usual stanza
+	stack := shallow[:0]
+	dst = appendStart(dst, el)
+	if len(el.Child) == 0 {
+		return dst
+	}
+	stack = append(stack, open{el: el})
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.child == len(top.el.Child) {
+			dst = append(dst, '<', '/')
+			dst = appendName(dst, top.el.Space, top.el.Tag)
+			dst = append(dst, '>')
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		t := top.el.Child[top.child]
+		top.child++
+		switch t := t.(type) {
+		case *etree.Element:
+			dst = appendStart(dst, t)
+			if len(t.Child) > 0 {
+				stack = append(stack, open{el: t})
+			}
+		case *etree.CharData:
+			if t.IsCData() {
+				dst = appendToken(dst, t)
+			} else {
+				dst = appendEscaped(dst, t.Data)
+			}
+		default:
+			dst = appendToken(dst, t)
+		}
+	}
+	return dst
 }
 
-func appendElement(dst []byte, el *etree.Element) []byte {
+// appendStart appends the start tag of el, or its empty-element tag when
+// it has no children.
+func appendStart(dst []byte, el *etree.Element) []byte {
 	dst = append(dst, '<')
 	dst = appendName(dst, el.Space, el.Tag)
 	for i := range el.Attr {
@@ -43,23 +85,6 @@ func appendElement(dst []byte, el *etree.Element) []byte {
 	if len(el.Child) == 0 {
 		return append(dst, '/', '>')
 	}
-	dst = append(dst, '>')
-	for _, t := range el.Child {
-		switch t := t.(type) {
-		case *etree.Element:
-			dst = appendElement(dst, t)
-		case *etree.CharData:
-			if t.IsCData() {
-				dst = appendToken(dst, t)
-			} else {
-				dst = appendEscaped(dst, t.Data)
-			}
-		default:
-			dst = appendToken(dst, t)
-		}
-	}
-	dst = append(dst, '<', '/')
-	dst = appendName(dst, el.Space, el.Tag)
 	return append(dst, '>')
 }
 

@@ -23,8 +23,12 @@ func parse(t testing.TB, s string) *etree.Element {
 	return doc.Root()
 }
 
-// write returns what etree writes for el with the default settings.
+// write returns what etree writes for el with the default settings, or ""
+// for nil.
 func write(el *etree.Element) string {
+	if el == nil {
+		return ""
+	}
 	var b bytes.Buffer
 	el.WriteTo(&b, &etree.WriteSettings{})
 	return b.String()

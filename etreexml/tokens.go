@@ -36,7 +36,7 @@ func ElementTokens(el *etree.Element) xml.TokenReader {
 	}
 	// The scope of el's parent, looked through once: the nearest
 	// declaration of each prefix, and of the default namespace, wins.
-	found := false
+	def, found := "", false
 	for p := el.Parent(); p != nil; p = p.Parent() {
 		for _, a := range p.Attr {
 			switch {
@@ -45,24 +45,21 @@ func ElementTokens(el *etree.Element) xml.TokenReader {
 					r.scope.push(a.Key, a.Value)
 				}
 			case a.Space == "" && a.Key == "xmlns" && !found:
-				r.outer.def, found = a.Value, true
+				def, found = a.Value, true
 			}
 		}
 	}
-	r.outer.ns = r.outer.def
+	parentNS := def
 	if p := el.Parent(); p != nil && p.Space != "" {
-		r.outer.ns = r.scope.lookup(p.Space)
+		parentNS = r.scope.lookup(p.Space)
 	}
-	r.stack = []frame{{el: el, child: -1}}
+	r.stack.push(frame{el: el, child: -1, def: def, underNS: parentNS != ""})
 	return r
 }
 
 type tokenReader struct {
-	stack []frame
+	stack stack[frame]
 	scope scope
-	// outer stands for the parent of the element given: its namespace and
-	// the default namespace in its scope, "" when it has no parent.
-	outer frame
 }
 
 // A frame is an element whose start the reader has returned, or is about
@@ -70,33 +67,33 @@ type tokenReader struct {
 type frame struct {
 	el    *etree.Element
 	child int // -1: the start element is not returned yet
-	// ns is the namespace of el, def the default namespace in its scope.
+	// ns is the namespace of el, def the default namespace in its scope,
+	// set from its parent's until its start element is returned.
 	ns, def string
+	// underNS is true when el's parent is in a namespace.
+	underNS bool
 	// bindings is the length of scope.bindings outside el.
 	bindings int
 }
 
 func (r *tokenReader) Token() (xml.Token, error) {
-	for len(r.stack) > 0 {
-		top := &r.stack[len(r.stack)-1]
+	for r.stack.n > 0 {
+		top := r.stack.peek()
 		if top.child < 0 {
 			top.child = 0
-			parent := &r.outer
-			if len(r.stack) > 1 {
-				parent = &r.stack[len(r.stack)-2]
-			}
-			return r.start(top, parent), nil
+			return r.start(top), nil
 		}
 		if top.child >= len(top.el.Child) {
+			end := xml.EndElement{Name: xml.Name{Space: top.ns, Local: top.el.Tag}}
 			r.scope.popTo(top.bindings)
-			r.stack = r.stack[:len(r.stack)-1]
-			return xml.EndElement{Name: xml.Name{Space: top.ns, Local: top.el.Tag}}, nil
+			r.stack.pop()
+			return end, nil
 		}
 		t := top.el.Child[top.child]
 		top.child++
 		switch t := t.(type) {
 		case *etree.Element:
-			r.stack = append(r.stack, frame{el: t, child: -1})
+			r.stack.push(frame{el: t, child: -1, def: top.def, underNS: top.ns != ""})
 		case *etree.CharData:
 			return xml.CharData(t.Data), nil
 		case *etree.Comment:
@@ -110,12 +107,11 @@ func (r *tokenReader) Token() (xml.Token, error) {
 	return nil, io.EOF
 }
 
-// start enters the scope of f's element, under parent, and returns its
-// start element with resolved namespaces.
-func (r *tokenReader) start(f, parent *frame) xml.StartElement {
+// start enters the scope of f's element and returns its start element with
+// resolved namespaces.
+func (r *tokenReader) start(f *frame) xml.StartElement {
 	el := f.el
 	f.bindings = len(r.scope.bindings)
-	f.def = parent.def
 	// Backwards, so that the first declaration of a prefix wins, as in
 	// etree's lookups.
 	for i := len(el.Attr) - 1; i >= 0; i-- {
@@ -136,7 +132,7 @@ func (r *tokenReader) start(f, parent *frame) xml.StartElement {
 
 	start := xml.StartElement{Name: xml.Name{Space: f.ns, Local: el.Tag}}
 	start.Attr = make([]xml.Attr, 0, len(el.Attr))
-	if f.ns == "" && parent.ns != "" {
+	if f.ns == "" && f.underNS {
 		start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: "xmlns"}})
 	}
 	for _, a := range el.Attr {

@@ -1,0 +1,194 @@
+package etreexml_test
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampxmpp/amp/etreexml"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The cost of each function is linear in the size of its input, whatever
+// its shape. The benchmarks show it as time per byte (MB/s), to compare
+// between the sizes and the shapes of one run:
+//
+//	go test -run '^$' -bench . -benchmem -count 3 ./etreexml
+
+// shapes build stanzas of n elements, or of n attributes, that the
+// namespaces declared on the stanza reach: nested n deep, n siblings,
+// one element with n attributes.
+var shapes = []struct {
+	name  string
+	build func(n int) string
+}{
+	{"deep", func(n int) string {
+		return stanza(strings.Repeat(`<e p:a='1'>t`, n) + strings.Repeat(`</e>`, n))
+	}},
+	{"flat", func(n int) string {
+		return stanza(strings.Repeat(`<e p:a='1'>t</e>`, n))
+	}},
+	{"wide", func(n int) string {
+		var b strings.Builder
+		b.WriteString("<e")
+		for i := 0; i < n; i += 2 {
+			fmt.Fprintf(&b, " a%d='1' p:a%d='1'", i, i)
+		}
+		b.WriteString("/>")
+		return stanza(b.String())
+	}},
+}
+
+func stanza(content string) string {
+	return `<message xmlns='jabber:client' xmlns:p='urn:p' id='1'>` + content + `</message>`
+}
+
+// costs are the three functions on a stanza, its tree built once.
+func costs(tb testing.TB, s string) []struct {
+	name string
+	run  func()
+} {
+	el := read(tb, s)
+	buf := make([]byte, 0, 2*len(s))
+	return []struct {
+		name string
+		run  func()
+	}{
+		{"ReadElement", func() {
+			if _, err := etreexml.ReadElement(xml.NewDecoder(strings.NewReader(s)), nil); err != nil {
+				panic(err)
+			}
+		}},
+		{"ElementTokens", func() {
+			r := etreexml.ElementTokens(el)
+			for {
+				if _, err := r.Token(); err == io.EOF {
+					return
+				}
+			}
+		}},
+		{"AppendXML", func() { buf = etreexml.AppendXML(buf[:0], el) }},
+	}
+}
+
+func benchmark(b *testing.B, fn string) {
+	for _, shape := range shapes {
+		for _, n := range []int{2500, 10000} {
+			s := shape.build(n)
+			for _, c := range costs(b, s) {
+				if c.name != fn {
+					continue
+				}
+				b.Run(fmt.Sprintf("%s/%d", shape.name, n), func(b *testing.B) {
+					b.SetBytes(int64(len(s)))
+					b.ReportAllocs()
+					for i := 0; i < b.N; i++ {
+						c.run()
+					}
+				})
+			}
+		}
+	}
+}
+
+func BenchmarkReadElement(b *testing.B)   { benchmark(b, "ReadElement") }
+func BenchmarkElementTokens(b *testing.B) { benchmark(b, "ElementTokens") }
+func BenchmarkAppendXML(b *testing.B)     { benchmark(b, "AppendXML") }
+
+// allocated returns the allocations and the bytes allocated per call of f.
+func allocated(f func()) (allocs, bytes float64) {
+	const runs = 5
+	allocs = testing.AllocsPerRun(runs, f)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < runs; i++ {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return allocs, float64(after.TotalAlloc-before.TotalAlloc) / runs
+}
+
+// TestAllocationsGrowLinearly checks that the allocations of each function
+// grow no faster than its input, whatever its shape: for an input 4 times
+// larger, at most 4.5 times as many allocations, and at most 6 times the
+// bytes (a slice grown by appending rounds its capacities up, by 25% to
+// 100%). A quadratic cost would give 16.
+func TestAllocationsGrowLinearly(t *testing.T) {
+	const n, maxAllocs, maxBytes = 500, 4.5, 6.0
+	for _, shape := range shapes {
+		small, large := costs(t, shape.build(n)), costs(t, shape.build(4*n))
+		for i := range small {
+			t.Run(small[i].name+"/"+shape.name, func(t *testing.T) {
+				a1, b1 := allocated(small[i].run)
+				a4, b4 := allocated(large[i].run)
+				if a1 > 0 {
+					assert.LessOrEqual(t, a4/a1, maxAllocs, "allocations: %v for %d, %v for %d", a1, n, a4, 4*n)
+				}
+				if b1 > 0 {
+					assert.LessOrEqual(t, b4/b1, maxBytes, "bytes: %v for %d, %v for %d", b1, n, b4, 4*n)
+				}
+				t.Logf("allocations %v then %v, bytes %v then %v", a1, a4, b1, b4)
+			})
+		}
+	}
+}
+
+// TestTimeGrowsLinearly checks what counting allocations cannot see, a
+// walk through the ancestors of each element: the time each function takes
+// on an input 4 times larger grows far less than the 16 times of a
+// quadratic cost, and a deep stanza costs about what a flat one does. The
+// bounds leave room for a noisy machine; the best of several runs is
+// taken.
+func TestTimeGrowsLinearly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	const n, maxRatio = 2000, 8.0
+	best := func(f func()) time.Duration {
+		min := time.Duration(1 << 62)
+		for i := 0; i < 7; i++ {
+			start := time.Now()
+			f()
+			if d := time.Since(start); d < min {
+				min = d
+			}
+		}
+		return min
+	}
+	times := map[string]time.Duration{} // function/shape/size
+	for _, shape := range shapes {
+		for _, size := range []int{n, 4 * n} {
+			for _, c := range costs(t, shape.build(size)) {
+				times[fmt.Sprintf("%s/%s/%d", c.name, shape.name, size)] = best(c.run)
+			}
+		}
+	}
+	for _, fn := range []string{"ReadElement", "ElementTokens", "AppendXML"} {
+		for _, shape := range shapes {
+			small, large := times[fmt.Sprintf("%s/%s/%d", fn, shape.name, n)], times[fmt.Sprintf("%s/%s/%d", fn, shape.name, 4*n)]
+			require.NotZero(t, small)
+			assert.LessOrEqual(t, float64(large)/float64(small), maxRatio, "%s %s: %v for %d, %v for %d", fn, shape.name, small, n, large, 4*n)
+		}
+		deep, flat := times[fmt.Sprintf("%s/deep/%d", fn, 4*n)], times[fmt.Sprintf("%s/flat/%d", fn, 4*n)]
+		assert.LessOrEqual(t, float64(deep)/float64(flat), maxRatio, "%s: %v deep, %v flat", fn, deep, flat)
+	}
+}
+
+// TestDeepTree reads, walks and writes a stanza nested 100,000 deep: the
+// tree written by an xml.Encoder reads back the same.
+func TestDeepTree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large input")
+	}
+	el := read(t, shapes[0].build(100000))
+	want := write(el)
+	assert.Equal(t, want, string(etreexml.AppendXML(nil, el)))
+	out, err := encode(etreexml.ElementTokens(el))
+	require.NoError(t, err)
+	assert.Equal(t, want, write(read(t, out)))
+}
