@@ -32,20 +32,19 @@ func AppendXML(dst []byte, el *etree.Element) []byte {
 		el    *etree.Element
 		child int
 	}
-	var shallow [16]open // no allocation for the usual stanza
-	stack := shallow[:0]
+	var stack stack[open]
 	dst = appendStart(dst, el)
 	if len(el.Child) == 0 {
 		return dst
 	}
-	stack = append(stack, open{el: el})
-	for len(stack) > 0 {
-		top := &stack[len(stack)-1]
+	stack.push(open{el: el})
+	for stack.n > 0 {
+		top := stack.peek()
 		if top.child == len(top.el.Child) {
 			dst = append(dst, '<', '/')
 			dst = appendName(dst, top.el.Space, top.el.Tag)
 			dst = append(dst, '>')
-			stack = stack[:len(stack)-1]
+			stack.pop()
 			continue
 		}
 		t := top.el.Child[top.child]
@@ -54,7 +53,7 @@ func AppendXML(dst []byte, el *etree.Element) []byte {
 		case *etree.Element:
 			dst = appendStart(dst, t)
 			if len(t.Child) > 0 {
-				stack = append(stack, open{el: t})
+				stack.push(open{el: t})
 			}
 		case *etree.CharData:
 			if t.IsCData() {

@@ -1,12 +1,14 @@
 package etreexml
 
-// A stack holds the elements open while a tree is read or walked. It
-// grows by chunks, each allocated once and never copied: appending to one
-// slice would copy the whole stack each time it grows, garbage that on a
-// deep tree outweighs the tree.
+// A stack holds the elements open while a tree is read or walked. Its
+// first items are kept in place, so that a usual stanza costs no
+// allocation; the others go in chunks, each allocated once and never
+// copied. (Appending to one slice would copy the whole stack each time it
+// grows: on a deep tree, garbage that outweighs the tree.)
 type stack[T any] struct {
-	top *chunk[T] // nil before the first push
-	n   int
+	shallow [16]T
+	n       int
+	deep    *chunk[T] // the chunk holding the top past shallow, or the first
 }
 
 type chunk[T any] struct {
@@ -14,36 +16,48 @@ type chunk[T any] struct {
 	prev, next *chunk[T] // next: a chunk emptied, kept for the next push
 }
 
-// push adds v on top and returns a pointer to it.
+// push adds v on top and returns a pointer to it, which stays valid until
+// it is popped.
 func (s *stack[T]) push(v T) *T {
-	if s.top == nil || len(s.top.items) == cap(s.top.items) {
-		switch {
-		case s.top == nil:
-			s.top = &chunk[T]{items: make([]T, 0, 8)}
-		case s.top.next != nil:
-			s.top = s.top.next
-		default:
-			c := &chunk[T]{items: make([]T, 0, min(2*cap(s.top.items), 1024)), prev: s.top}
-			s.top.next, s.top = c, c
-		}
-	}
-	s.top.items = append(s.top.items, v)
 	s.n++
-	return &s.top.items[len(s.top.items)-1]
+	if s.n <= len(s.shallow) {
+		s.shallow[s.n-1] = v
+		return &s.shallow[s.n-1]
+	}
+	c := s.deep
+	switch {
+	case c == nil:
+		c = &chunk[T]{items: make([]T, 0, 64)}
+	case len(c.items) < cap(c.items):
+	case c.next != nil:
+		c = c.next
+	default:
+		c.next = &chunk[T]{items: make([]T, 0, min(2*cap(c.items), 4096)), prev: c}
+		c = c.next
+	}
+	s.deep = c
+	c.items = append(c.items, v)
+	return &c.items[len(c.items)-1]
 }
 
 // peek returns a pointer to the item on top; the stack must not be empty.
 func (s *stack[T]) peek() *T {
-	return &s.top.items[len(s.top.items)-1]
+	if s.n <= len(s.shallow) {
+		return &s.shallow[s.n-1]
+	}
+	return &s.deep.items[len(s.deep.items)-1]
 }
 
 // pop removes the item on top; the stack must not be empty.
 func (s *stack[T]) pop() {
 	var zero T
-	s.top.items[len(s.top.items)-1] = zero // for the garbage collector
-	s.top.items = s.top.items[:len(s.top.items)-1]
-	s.n--
-	if len(s.top.items) == 0 && s.top.prev != nil {
-		s.top = s.top.prev
+	*s.peek() = zero // for the garbage collector
+	if s.n > len(s.shallow) {
+		c := s.deep
+		c.items = c.items[:len(c.items)-1]
+		if len(c.items) == 0 && c.prev != nil {
+			s.deep = c.prev
+		}
 	}
+	s.n--
 }
