@@ -154,3 +154,33 @@ func TestDeepTree(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, string(etreexml.AppendXML(nil, read(t, out))))
 }
+
+// TestSawtooth reads, walks and writes a stanza whose depth goes up and
+// down across the places where the stacks of open elements grow.
+func TestSawtooth(t *testing.T) {
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < 40; i++ {
+		up, down := 10+i*7%60, 5+i*5%50
+		for j := 0; j < up; j++ {
+			fmt.Fprintf(&b, "<e%d xmlns:p%d='urn:%d' p%d:a='%d'>", depth%3, depth, depth%5, depth, j)
+			depth++
+		}
+		for j := 0; j < down && depth > 1; j++ {
+			depth--
+			fmt.Fprintf(&b, "t</e%d>", depth%3)
+		}
+	}
+	for depth > 0 {
+		depth--
+		fmt.Fprintf(&b, "</e%d>", depth%3)
+	}
+	s := stanza(b.String())
+	el := read(t, s)
+	want := parse(t, s)
+	assert.Equal(t, canon(want), canon(el))
+	assert.Equal(t, write(el), string(etreexml.AppendXML(nil, el)))
+	out, err := encode(etreexml.ElementTokens(want))
+	require.NoError(t, err)
+	assert.Equal(t, canon(want), canon(read(t, out)))
+}
