@@ -28,23 +28,23 @@ func AppendXML(dst []byte, el *etree.Element) []byte {
 	}
 	// The elements open, each with the index of its next child: a loop
 	// rather than a recursion, which costs more per level on deep trees.
-	type open struct {
+	type writing struct {
 		el    *etree.Element
 		child int
 	}
-	var stack stack[open]
+	var parents stack[writing]
 	dst = appendStart(dst, el)
 	if len(el.Child) == 0 {
 		return dst
 	}
-	stack.push(open{el: el})
-	for stack.n > 0 {
-		top := stack.peek()
+	parents.push(writing{el: el})
+	for parents.n > 0 {
+		top := parents.peek()
 		if top.child == len(top.el.Child) {
 			dst = append(dst, '<', '/')
 			dst = appendName(dst, top.el.Space, top.el.Tag)
 			dst = append(dst, '>')
-			stack.pop()
+			parents.pop()
 			continue
 		}
 		t := top.el.Child[top.child]
@@ -53,7 +53,7 @@ func AppendXML(dst []byte, el *etree.Element) []byte {
 		case *etree.Element:
 			dst = appendStart(dst, t)
 			if len(t.Child) > 0 {
-				stack.push(open{el: t})
+				parents.push(writing{el: t})
 			}
 		case *etree.CharData:
 			if t.IsCData() {
