@@ -47,7 +47,7 @@ func ReadElement(r xml.TokenReader, start *xml.StartElement) (*etree.Element, er
 	if start != nil {
 		b.open(*start)
 	}
-	for b.stack.n == 0 {
+	for len(b.stack) == 0 {
 		tok, err := r.Token()
 		if tok == nil && err == io.EOF {
 			return nil, fmt.Errorf("etreexml: no element: %w", io.ErrUnexpectedEOF)
@@ -70,7 +70,7 @@ func ReadElement(r xml.TokenReader, start *xml.StartElement) (*etree.Element, er
 	for {
 		tok, err := r.Token()
 		if tok == nil && err == io.EOF {
-			if b.stack.n == 1 {
+			if len(b.stack) == 1 {
 				return root, nil
 			}
 			return nil, fmt.Errorf("etreexml: reading <%s/>: %w", root.Tag, io.ErrUnexpectedEOF)
@@ -82,12 +82,12 @@ func ReadElement(r xml.TokenReader, start *xml.StartElement) (*etree.Element, er
 		case xml.StartElement:
 			b.open(t)
 		case xml.EndElement:
-			if b.stack.n == 1 {
+			if len(b.stack) == 1 {
 				return root, nil
 			}
 			b.close()
 		case xml.CharData:
-			b.stack.peek().el.CreateText(string(t))
+			b.top().el.CreateText(string(t))
 		}
 	}
 }
@@ -97,7 +97,7 @@ func ReadElement(r xml.TokenReader, start *xml.StartElement) (*etree.Element, er
 // depth.
 type builder struct {
 	root  *etree.Element
-	stack stack[open]
+	stack []open // the elements open, innermost last
 	// prefixes holds the namespace URIs of the prefixes in scope, all
 	// declared by the builder: prefixes[i] is bound to "ns" + (i+1).
 	prefixes []string
@@ -128,11 +128,11 @@ const linearAttrs = 8
 func (b *builder) open(start xml.StartElement) {
 	var el *etree.Element
 	parentNS := ""
-	if b.stack.n == 0 {
+	if len(b.stack) == 0 {
 		el = etree.NewElement("")
 		b.root = el
 	} else {
-		parent := b.stack.peek()
+		parent := b.top()
 		el = parent.el.CreateElement("")
 		parentNS = parent.ns
 	}
@@ -140,7 +140,7 @@ func (b *builder) open(start xml.StartElement) {
 	if start.Name.Space != parentNS {
 		appendAttr(el, "", "xmlns", start.Name.Space)
 	}
-	b.stack.push(open{el: el, ns: start.Name.Space, prefixes: len(b.prefixes)})
+	b.stack = append(b.stack, open{el: el, ns: start.Name.Space, prefixes: len(b.prefixes)})
 
 	b.attrIndex = nil
 	if len(start.Attr) > linearAttrs {
@@ -184,12 +184,17 @@ func (b *builder) prefix(el *etree.Element, uri string) string {
 
 // close ends the innermost open element and the prefixes it declared.
 func (b *builder) close() {
-	n := b.stack.peek().prefixes
+	n := b.top().prefixes
 	for _, uri := range b.prefixes[n:] {
 		delete(b.prefixOf, uri)
 	}
 	b.prefixes = b.prefixes[:n]
-	b.stack.pop()
+	b.stack = b.stack[:len(b.stack)-1]
+}
+
+// top returns the innermost open element; there must be one.
+func (b *builder) top() *open {
+	return &b.stack[len(b.stack)-1]
 }
 
 // setAttr sets the attribute space:key of el to value, replacing the

@@ -53,12 +53,12 @@ func ElementTokens(el *etree.Element) xml.TokenReader {
 	if p := el.Parent(); p != nil && p.Space != "" {
 		parentNS = r.scope.lookup(p.Space)
 	}
-	r.stack.push(frame{el: el, child: -1, def: def, underNS: parentNS != ""})
+	r.stack = append(r.stack, frame{el: el, child: -1, def: def, underNS: parentNS != ""})
 	return r
 }
 
 type tokenReader struct {
-	stack stack[frame]
+	stack []frame // the elements open, innermost last
 	scope scope
 }
 
@@ -77,8 +77,8 @@ type frame struct {
 }
 
 func (r *tokenReader) Token() (xml.Token, error) {
-	for r.stack.n > 0 {
-		top := r.stack.peek()
+	for len(r.stack) > 0 {
+		top := &r.stack[len(r.stack)-1]
 		if top.child < 0 {
 			top.child = 0
 			return r.start(top), nil
@@ -86,14 +86,15 @@ func (r *tokenReader) Token() (xml.Token, error) {
 		if top.child >= len(top.el.Child) {
 			end := xml.EndElement{Name: xml.Name{Space: top.ns, Local: top.el.Tag}}
 			r.scope.popTo(top.bindings)
-			r.stack.pop()
+			r.stack = r.stack[:len(r.stack)-1]
 			return end, nil
 		}
 		t := top.el.Child[top.child]
 		top.child++
 		switch t := t.(type) {
 		case *etree.Element:
-			r.stack.push(frame{el: t, child: -1, def: top.def, underNS: top.ns != ""})
+			// top is not used again once the stack may have grown.
+			r.stack = append(r.stack, frame{el: t, child: -1, def: top.def, underNS: top.ns != ""})
 		case *etree.CharData:
 			return xml.CharData(t.Data), nil
 		case *etree.Comment:
