@@ -206,22 +206,13 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 }
 
 // checkDelivery asks the library whether d is a value of the deliver
-// condition, by parsing a request with the rule deliver=d: the library is
-// the one place that knows the values, and its answer says which they are.
+// condition: the library is the one place that knows the values.
 func checkDelivery(d amp.Delivery) error {
-	probe := etree.NewElement("message")
-	probe.CreateAttr("from", "ampcheck")
-	probe.CreateAttr("id", "ampcheck")
-	rule := amp.Rule{Condition: amp.ConditionDeliver, Action: amp.ActionDrop, Value: string(d)}
-	probe.AddChild(amp.RuleSet{Rules: []amp.Rule{rule}}.Element())
 	var p *amp.Processor // the default: every condition, the default limits
-	_, err := p.Parse(probe, amp.HopEdge, amp.PresenceAuthorized)
+	rule := amp.Rule{Condition: amp.ConditionDeliver, Action: amp.ActionDrop, Value: string(d)}
 	var e *amp.Error
-	if errors.As(err, &e) && e.Err != nil {
+	if err := p.CheckRule(rule, amp.PresenceAuthorized); errors.As(err, &e) {
 		return bad("-deliver %q: %v", d, e.Err)
-	}
-	if err != nil {
-		return bad("-deliver %q: %v", d, err)
 	}
 	return nil
 }
