@@ -370,6 +370,21 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 	return req, nil
 }
 
+// CheckRule reports whether p accepts r on a request at an edge server from
+// a sender with presence: nil when it does, and otherwise an [*Error] whose
+// Kind is the kind r fails with and whose Err says why. It is the check
+// Parse applies to each rule, for tools and clients that check a rule
+// alone; the Error answers no message, so its Reply is nil.
+func (p *Processor) CheckRule(r Rule, presence Presence) error {
+	p = p.orDefault()
+	ru := rule{Rule: r, written: r.nonEmpty()}
+	kind, why := p.check(&ru, HopEdge, presence)
+	if kind == nil {
+		return nil
+	}
+	return &Error{Kind: kind, Rules: []Rule{r}, Err: why}
+}
+
 // MayHaveRequest reports, without parsing, whether raw, the bytes of one
 // whole stanza as it arrived on an XMPP stream, may carry an AMP request.
 // When it returns false, [Processor.Parse] finds no request in that stanza,
