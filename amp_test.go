@@ -500,7 +500,18 @@ func TestValidationErrors(t *testing.T) {
 			if c.kind == nil {
 				require.NoError(t, err)
 				assert.Equal(t, keptRules(t, msg), req.Rules().Rules)
+				for _, r := range req.Rules().Rules {
+					assert.NoError(t, p.CheckRule(r, c.presence), "CheckRule(%v)", r)
+				}
 				return
+			}
+			if c.name != "repeated-attribute" { // a Rule cannot repeat an attribute
+				// CheckRule applies Parse's check to the first rule listed.
+				var ce *amp.Error
+				require.ErrorAs(t, p.CheckRule(c.listed[0], c.presence), &ce, "CheckRule(%v)", c.listed[0])
+				assert.Equal(t, c.kind, ce.Kind, "CheckRule's Kind")
+				assert.Equal(t, c.listed[:1], ce.Rules, "CheckRule's Rules")
+				assert.Nil(t, ce.Reply(domain), "CheckRule's Error answers no message")
 			}
 			var e *amp.Error
 			require.ErrorAs(t, err, &e)
