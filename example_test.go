@@ -178,6 +178,8 @@ func (s *exampleServer) store(msg *etree.Element) {
 	s.offline = append(s.offline, msg)
 }
 
+func (s *exampleServer) stored() []*etree.Element { return s.offline }
+
 func (s *exampleServer) now() time.Time { return time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC) }
 
 // A server's routing hook: the code of the README's Usage. Romeo asks to
@@ -185,7 +187,7 @@ func (s *exampleServer) now() time.Time { return time.Date(2026, 11, 30, 20, 0, 
 // would go to a resource other than the one he wrote to.
 func Example_server() {
 	s := &exampleServer{} // the server's own code, stubbed
-	send, deliver, store, now := s.send, s.deliver, s.store, s.now
+	send, deliver, store, now, stored := s.send, s.deliver, s.store, s.now, s.stored
 	domain, presence, resource := "capulet.lit", amp.PresenceAuthorized, "balcony"
 	msg := mustReadXML(`<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit/balcony' id='r1'>` +
 		`<body>Wherefore art thou?</body><amp xmlns='http://jabber.org/protocol/amp'>` +
@@ -235,7 +237,7 @@ func Example_server() {
 
 	// 4. At login, each stored message goes through 1 and 2 again, with the
 	//    presence authorization and the time of dispatch: expire-at is judged then.
-	for _, msg := range s.offline {
+	for _, msg := range stored() {
 		req, err := proc.Parse(msg, amp.HopEdge, presence)
 		if errors.As(err, &refusal) {
 			send(refusal.Reply(domain))
