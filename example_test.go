@@ -4,10 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/ampxmpp/amp"
 	"github.com/beevik/etree"
+	"github.com/stretchr/testify/require"
 )
 
 // On receipt, a server parses and validates the request, and answers a
@@ -259,4 +263,30 @@ func Example_server() {
 	// send: <message xmlns="jabber:client" from="capulet.lit" to="romeo@montague.lit/orchard" id="r1"><amp xmlns="http://jabber.org/protocol/amp" status="notify" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony"><rule action="notify" condition="deliver" value="stored"/></amp></message>
 	// store: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony" id="r1"><body>Wherefore art thou?</body><amp xmlns="http://jabber.org/protocol/amp"><rule action="drop" condition="match-resource" value="other"/></amp></message>
 	// deliver: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony" id="r1"><body>Wherefore art thou?</body></message>
+}
+
+// TestREADMEUsage checks that the code of the README's Usage section is
+// the body of Example_server, line for line, so that it compiles and does
+// what the example's output shows.
+func TestREADMEUsage(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	source, err := os.ReadFile("example_test.go")
+	require.NoError(t, err)
+	_, usage, ok := strings.Cut(string(readme), "## Usage")
+	require.True(t, ok, "README.md has no Usage section")
+	_, code, ok := strings.Cut(usage, "```go\n")
+	require.True(t, ok, "the Usage section has no Go code")
+	code, _, _ = strings.Cut(code, "```")
+	trimmed := func(text string) []string {
+		var lines []string
+		for _, l := range strings.Split(text, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "import ") {
+				lines = append(lines, l)
+			}
+		}
+		return lines
+	}
+	want := strings.Join(trimmed(code), "\n")
+	require.Contains(t, strings.Join(trimmed(string(source)), "\n"), want)
 }
