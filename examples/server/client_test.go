@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 )
 
@@ -111,7 +112,7 @@ func (c *tclient) expect(tag string) (*etree.Element, error) {
 		if !ok || start.Name.Local == "stream" {
 			continue
 		}
-		el, err := readElement(c.dec, &start)
+		el, err := etreexml.ReadElement(c.dec, &start)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +149,7 @@ func (c *tclient) readLoop() {
 		if !ok {
 			continue
 		}
-		el, err := readElement(c.dec, &start)
+		el, err := etreexml.ReadElement(c.dec, &start)
 		if err != nil {
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ampxmpp/amp"
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 	"mellium.im/sasl"
 	"mellium.im/xmlstream"
@@ -195,7 +196,7 @@ func (s *Server) features(c *session) []xmpp.StreamFeature {
 	ampFeature := xmpp.StreamFeature{
 		Name: xml.Name{Space: amp.NSFeature, Local: "amp"},
 		List: func(_ context.Context, e xmlstream.TokenWriter, _ xml.StartElement) (bool, error) {
-			_, err := xmlstream.Copy(e, elementTokens(amp.StreamFeature()))
+			_, err := xmlstream.Copy(e, etreexml.ElementTokens(amp.StreamFeature()))
 			return false, err
 		},
 	}
@@ -229,7 +230,7 @@ func (s *Server) readLoop(c *session) error {
 		if !ok {
 			continue // whitespace keepalive; anything else is refused by the reader
 		}
-		el, err := readElement(r, &start)
+		el, err := etreexml.ReadElement(r, &start)
 		if err != nil {
 			return err
 		}
@@ -353,7 +354,7 @@ func (s *Server) write(c *session, it *item) error {
 	if err := c.sm.sent(it, s.cfg.QueueSize+s.cfg.OfflineQuota); err != nil {
 		return err
 	}
-	if _, err := xmlstream.Copy(w, elementTokens(it.msg)); err != nil {
+	if _, err := xmlstream.Copy(w, etreexml.ElementTokens(it.msg)); err != nil {
 		return err
 	}
 	if err := w.Flush(); err != nil {
@@ -374,7 +375,7 @@ func (c *session) writeNow(el *etree.Element) error {
 	if err := c.sm.sent(&item{msg: el}, -1); err != nil {
 		return err
 	}
-	if _, err := xmlstream.Copy(w, elementTokens(el)); err != nil {
+	if _, err := xmlstream.Copy(w, etreexml.ElementTokens(el)); err != nil {
 		return err
 	}
 	c.sm.writtenWithoutSM()
