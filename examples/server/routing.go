@@ -18,8 +18,8 @@ import (
 //     the delivery the server is about to make: direct to a session, stored,
 //     or none (deliverLocked, undeliverable).
 //  3. When direct delivery fails, the message is routed again from the
-//     start: to another session, or to the store (deliverLocked, called by
-//     endLocked in stream.go).
+//     start: to another session, or to the store (routeAllLocked, called
+//     by endLocked in stream.go, and storeLocked).
 //  4. When a stored message is dispatched, it is parsed again and its
 //     remaining rules are evaluated at the time of dispatch (presence).
 //

@@ -65,11 +65,13 @@ func (m *smState) handled() {
 func (m *smState) sent(it *item, max int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if max >= 0 && len(m.unacked) >= max {
-		return errors.New("too many unacknowledged stanzas")
-	}
+	// Recorded even when refused: the session then ends, and what it
+	// holds is routed again, this stanza included.
 	m.out++
 	m.unacked = append(m.unacked, it)
+	if max >= 0 && len(m.unacked) > max {
+		return errors.New("too many unacknowledged stanzas")
+	}
 	return nil
 }
 

@@ -125,7 +125,9 @@ func (s *Server) handle(nc net.Conn) {
 		return xmpp.StreamConfig{Features: s.features(c)}
 	}))
 	if err != nil {
-		if cond := streamErrorFor(err, cn); cond != "" {
+		// A stream error needs a stream: not for a client that never
+		// sent a header in time.
+		if cond := streamErrorFor(err, cn); cond != "" && cond != "connection-timeout" {
 			cn.Write([]byte(`<stream:error><` + cond + ` xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>`))
 		}
 		s.cfg.Logf("negotiation: %v", err)
