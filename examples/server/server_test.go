@@ -358,3 +358,39 @@ func TestWiringFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestUnacknowledgedBound: a client that reads but never acknowledges is
+// disconnected once it holds more than QueueSize+OfflineQuota stanzas, and
+// all of them are routed again: stored up to the quota, read at the next
+// login, and the rest answered with service-unavailable.
+func TestUnacknowledgedBound(t *testing.T) {
+	const quota, n = 25, 30 // the bound is 2+25 stanzas
+	_, addr := serve(t, func(c *Config) {
+		c.QueueSize = 2
+		c.OfflineQuota = quota
+	})
+	b := mustDial(t, addr, "bob", "r1", true, true)
+	b.autoAck = false
+	a := mustDial(t, addr, "alice", "a1", false, true)
+	for i := range n {
+		a.send(message("bob@localhost", fmt.Sprint("m", i), "hi"))
+	}
+	streamEnd(t, b, 5*time.Second)
+	b.mu.Lock()
+	if len(b.ids) != 27 {
+		t.Errorf("bob read %d messages before the server ended the stream, want 27", len(b.ids))
+	}
+	b.mu.Unlock()
+	for i := quota; i < n; i++ {
+		if got := expectMessage(t, a); attr(got, "id") != fmt.Sprint("m", i) || got.FindElement("error/service-unavailable") == nil {
+			t.Errorf("alice got %s, want service-unavailable for m%d", canon(got), i)
+		}
+	}
+	b2 := mustDial(t, addr, "bob", "r2", true, true)
+	for i := range quota {
+		if got := expectMessage(t, b2); attr(got, "id") != fmt.Sprint("m", i) {
+			t.Fatalf("message %d: got %s", i, canon(got))
+		}
+	}
+	expectNothing(t, b2, 200*time.Millisecond)
+}
