@@ -44,7 +44,8 @@ type Config struct {
 	// bound session. Default: 10s.
 	NegotiationTimeout time.Duration `json:"negotiation_timeout"`
 	// IdleTimeout closes a session that sends nothing, not even a
-	// whitespace keepalive, for this long. Default: 5m.
+	// whitespace keepalive, for this long. Default: 10m, twice the
+	// keepalive interval of common clients (slixmpp: 5m).
 	IdleTimeout time.Duration `json:"idle_timeout"`
 	// WriteTimeout bounds one write to a client, and the wait for room in
 	// its queue. Default: 10s.
@@ -104,7 +105,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.OfflineQuotaBytes, 4<<20)
 	setDefault(&cfg.QueueSize, 256)
 	setDefault(&cfg.NegotiationTimeout, 10*time.Second)
-	setDefault(&cfg.IdleTimeout, 5*time.Minute)
+	setDefault(&cfg.IdleTimeout, 10*time.Minute)
 	setDefault(&cfg.WriteTimeout, 10*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now

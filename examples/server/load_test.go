@@ -49,6 +49,8 @@ func TestLoadAndFaults(t *testing.T) {
 	stop := make(chan struct{})     // the faults are over
 	finished := make(chan struct{}) // the test is done waiting
 	var wg sync.WaitGroup
+	var settled sync.WaitGroup // senders that recorded their last acknowledgement
+	settled.Add(pairs)
 	receivers := make([]*receiver, pairs)
 	for i := range pairs {
 		receivers[i] = &receiver{l: l, addr: addr, pair: i, rng: rand.New(rand.NewPCG(uint64(i), 7))}
@@ -56,7 +58,7 @@ func TestLoadAndFaults(t *testing.T) {
 		go func() { defer wg.Done(); receivers[i].run(stop, finished, &faults) }()
 		go func() {
 			defer wg.Done()
-			(&sender{l: l, addr: addr, pair: i, rng: rand.New(rand.NewPCG(uint64(i), 11)), pace: &pace}).run(stop, finished, &faults)
+			(&sender{l: l, addr: addr, pair: i, rng: rand.New(rand.NewPCG(uint64(i), 11)), pace: &pace, settled: &settled}).run(stop, finished, &faults)
 		}()
 	}
 
@@ -96,6 +98,7 @@ func TestLoadAndFaults(t *testing.T) {
 	// Phase 3: everyone connected and reading, until all is accounted
 	// for, events included.
 	close(stop)
+	settled.Wait()
 	deadline := time.Now().Add(max(phase, 20*time.Second))
 	var problems []string
 	for {
@@ -384,15 +387,20 @@ func (r *receiver) read(el *etree.Element) {
 }
 
 type sender struct {
-	pace *atomic.Int64
-	l    *ledger
-	addr string
-	pair int
-	rng  *rand.Rand
-	n    int
+	settled *sync.WaitGroup
+	pace    *atomic.Int64
+	l       *ledger
+	addr    string
+	pair    int
+	rng     *rand.Rand
+	n       int
 }
 
 func (s *sender) run(stop, finished chan struct{}, faults *atomic.Bool) {
+	// Until the last acknowledgement is recorded, the test cannot tell a
+	// lost message from one the server never accepted.
+	var once sync.Once
+	defer once.Do(s.settled.Done)
 	user := fmt.Sprint("s", s.pair)
 	to := fmt.Sprint("r", s.pair, "@localhost")
 	for session := 0; ; session++ {
@@ -464,6 +472,7 @@ func (s *sender) run(stop, finished chan struct{}, faults *atomic.Bool) {
 			acked := int(c.serverH)
 			c.mu.Unlock()
 			s.accept(out, acked)
+			once.Do(s.settled.Done)
 			<-finished
 			c.abort()
 			<-done
