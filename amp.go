@@ -57,6 +57,7 @@ const (
 )
 
 // Hop says where on the route of a message the processing server stands.
+// Any value other than HopEdge counts as HopTransit.
 type Hop uint8
 
 const (
@@ -69,7 +70,8 @@ const (
 )
 
 // NextHop says whether the message leaves this server for another one and,
-// if so, whether that server supports AMP.
+// if so, whether that server supports AMP. A value other than the three
+// below counts as NextHopAMP.
 type NextHop uint8
 
 const (
@@ -120,10 +122,10 @@ type Config struct {
 	// MaxRules is the most rules one request may carry; a request with more
 	// is refused as not acceptable. Default (0): 32. Negative is an error.
 	MaxRules int
-	// MaxValueLen is the longest condition, action or value attribute, in
-	// bytes, that a rule may carry; a longer one fails its rule as not
-	// acceptable, and replies cut what they echo to this length. Default
-	// (0): 256. Negative is an error.
+	// MaxValueLen is the longest value attribute, in bytes, that a rule
+	// may carry; a longer one fails its rule as not acceptable. Replies cut
+	// longer values, and condition and action names that XEP-0079 does not
+	// define, to this length. Default (0): 256. Negative is an error.
 	MaxValueLen int
 	// RootFeatures also lists the supported actions and conditions at the
 	// root of service discovery, for clients that look for them there.
@@ -328,6 +330,9 @@ type Request struct {
 // by default etree keeps the last of them.
 func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Request, error) {
 	p = p.orDefault()
+	if hop != HopEdge {
+		hop = HopTransit
+	}
 	if !isMessage(msg) {
 		return Request{}, notMessage(msg)
 	}
@@ -359,10 +364,10 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 		return Request{}, req.refusal(ErrNotAcceptable, p.maxRules, past,
 			fmt.Errorf("more than %d rules", p.maxRules))
 	}
-	for i := range req.rules {
-		p.check(&req.rules[i], hop, presence)
+	if err := req.validate(presence); err != nil {
+		return Request{}, err
 	}
-	return req, req.validationError()
+	return req, nil
 }
 
 // MayHaveRequest reports, without parsing, whether raw, the bytes of one
