@@ -133,12 +133,16 @@ type hxCase struct {
 // message reads the message of tc.
 func (tc hxCase) message(t testing.TB) *etree.Element {
 	t.Helper()
-	msg := readXML(t, tc.in)
-	if tc.deep > 0 {
+	return hxDeepen(readXML(t, tc.in), tc.deep)
+}
+
+// hxDeepen adds to msg, as its first child, a payload n levels deep.
+func hxDeepen(msg *etree.Element, n int) *etree.Element {
+	if n > 0 {
 		el := etree.NewElement("payload")
 		el.CreateAttr("xmlns", "urn:x")
 		msg.InsertChildAt(0, el)
-		for range tc.deep {
+		for range n {
 			el = el.CreateElement("junk")
 			el.CreateAttr("a", "1")
 		}
