@@ -134,24 +134,36 @@ func BenchmarkEvaluateRules(b *testing.B) {
 }
 
 // BenchmarkDepth is Parse, Evaluate, Message and Replies of the chat
-// message with a payload nested n levels deep or of n flat children, for
+// message with a payload nested n levels deep, or of n flat children, for
 // two sizes four times apart: the time per byte (MB/s) must not depend on
-// the depth (issue 10).
+// the size (issue 10). The third shape puts the flat message in a stream
+// whose header declares n prefixes, as a server that keeps messages under
+// their stream's element reads it.
 func BenchmarkDepth(b *testing.B) {
-	for _, shape := range []string{"deep", "flat"} {
+	flat := func(msg *etree.Element, n int) {
+		payload := msg.CreateElement("payload")
+		payload.CreateAttr("xmlns", "urn:x")
+		for range n {
+			payload.CreateElement("junk").CreateAttr("a", "1")
+		}
+	}
+	for _, shape := range []string{"deep", "flat", "prefixes"} {
 		for _, n := range []int{1000, 4000} {
 			b.Run(fmt.Sprintf("%s=%d", shape, n), func(b *testing.B) {
 				msg := readXML(b, benchChat(b))
-				if shape == "deep" {
+				input := msg
+				switch shape {
+				case "deep":
 					hxDeepen(msg, n)
-				} else {
-					payload := msg.CreateElement("payload")
-					payload.CreateAttr("xmlns", "urn:x")
-					for range n {
-						payload.CreateElement("junk").CreateAttr("a", "1")
-					}
+				case "flat":
+					flat(msg, n)
+				case "prefixes":
+					decls := hxRepeat(1, n, func(i int) string { return fmt.Sprintf(" xmlns:p%d='urn:p%d'", i, i) })
+					input = readXML(b, `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'`+decls+`>`+benchChat(b)+`</stream:stream>`)
+					msg = input.ChildElements()[0]
+					flat(msg, n)
 				}
-				b.SetBytes(int64(len(writeXML(msg))))
+				b.SetBytes(int64(len(writeXML(input))))
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

@@ -35,16 +35,9 @@ func purInputs(t testing.TB) []purInput {
 		}
 	}
 	for _, e := range examples[4:6] {
-		out = append(out, purInput{e.Name() + ", in a stream", purInStream(t, e.Text)})
+		out = append(out, purInput{e.Name() + ", in a stream", fzRead([]byte(e.Text), true)})
 	}
 	return out
-}
-
-// purInStream reads s as the first child of a client stream that declares
-// the default namespace and the prefixes x (jabber:client) and a (AMP).
-func purInStream(t testing.TB, s string) *etree.Element {
-	root := readXML(t, `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='jabber:client' xmlns:a='http://jabber.org/protocol/amp'>`+s+`</stream:stream>`)
-	return root.ChildElements()[0]
 }
 
 // purProcessors are the configurations the purity tests use.
