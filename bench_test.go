@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ampxmpp/amp"
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 )
 
@@ -109,6 +110,22 @@ func BenchmarkNotify(b *testing.B) {
 	msg := benchNotified(b)
 	for i := 0; i < b.N; i++ {
 		sinkReplies = benchEvaluate(b, msg).Replies("example.net")
+	}
+}
+
+// BenchmarkReplyBytes is BenchmarkNotify plus the event's XML, written by
+// etreexml.AppendXML into a buffer the server reuses.
+func BenchmarkReplyBytes(b *testing.B) {
+	msg := benchNotified(b)
+	buf := make([]byte, 0, 1024)
+	for i := 0; i < b.N; i++ {
+		buf = buf[:0]
+		for _, r := range benchEvaluate(b, msg).Replies("example.net") {
+			buf = etreexml.AppendXML(buf, r)
+		}
+	}
+	if !strings.Contains(string(buf), `status="notify"`) {
+		b.Fatalf("got %s, want a notify event", buf)
 	}
 }
 
