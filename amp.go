@@ -530,25 +530,16 @@ func (r Result) Remaining() Request {
 		return rest
 	}
 	rest.rules = nil
+	notified := r.notified // in document order
 	for i, ru := range r.req.rules {
-		if !r.fired(i) {
+		switch {
+		case len(notified) > 0 && notified[0] == i:
+			notified = notified[1:]
+		case i != r.overrider-1:
 			rest.rules = append(rest.rules, ru)
 		}
 	}
 	return rest
-}
-
-// fired reports whether rule i fired in this evaluation.
-func (r Result) fired(i int) bool {
-	if i == r.overrider-1 {
-		return true
-	}
-	for _, n := range r.notified {
-		if n == i {
-			return true
-		}
-	}
-	return false
 }
 
 // Message returns the message the server passes on when Proceed reports
@@ -590,8 +581,9 @@ func (r Result) Message() *etree.Element {
 func withoutAMP(msg *etree.Element, keep *etree.Element) *etree.Element {
 	out := msg.Copy()
 	first := -1
+	var children childNamespaces
 	for i := len(msg.Child) - 1; i >= 0; i-- {
-		if el, ok := msg.Child[i].(*etree.Element); ok && el.Tag == "amp" && el.NamespaceURI() == NS {
+		if el, ok := msg.Child[i].(*etree.Element); ok && el.Tag == "amp" && children.of(msg, el) == NS {
 			out.RemoveChildAt(i)
 			first = i
 		}
@@ -610,7 +602,10 @@ func withoutAMP(msg *etree.Element, keep *etree.Element) *etree.Element {
 // and the prefixes el and its descendants use: what a copy of el needs to
 // keep their namespaces.
 func inheritedNS(el *etree.Element) []etree.Attr {
-	var decls []etree.Attr
+	if el.Parent() == nil {
+		return nil
+	}
+	var used map[string]bool // the prefixes el and its descendants use, found once
 	declared := func(a etree.Attr, in []etree.Attr) bool {
 		for _, d := range in {
 			if d.Space == a.Space && d.Key == a.Key {
@@ -619,13 +614,18 @@ func inheritedNS(el *etree.Element) []etree.Attr {
 		}
 		return false
 	}
+	var decls []etree.Attr
 	for p := el.Parent(); p != nil; p = p.Parent() {
 		for _, a := range p.Attr {
 			isDecl := a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
 			if !isDecl || declared(a, el.Attr) || declared(a, decls) {
 				continue
 			}
-			if a.Space == "" || usesPrefix(el, a.Key) {
+			if a.Space == "xmlns" && used == nil {
+				used = make(map[string]bool)
+				usedPrefixes(el, used)
+			}
+			if a.Space == "" || used[a.Key] {
 				decls = append(decls, etree.Attr{Space: a.Space, Key: a.Key, Value: a.Value})
 			}
 		}
@@ -633,20 +633,16 @@ func inheritedNS(el *etree.Element) []etree.Attr {
 	return decls
 }
 
-// usesPrefix reports whether el or a descendant has a name with prefix.
-func usesPrefix(el *etree.Element, prefix string) bool {
-	if el.Space == prefix {
-		return true
-	}
+// usedPrefixes adds to used the prefixes of the names of el and its
+// descendants.
+func usedPrefixes(el *etree.Element, used map[string]bool) {
+	used[el.Space] = true
 	for _, a := range el.Attr {
-		if a.Space == prefix {
-			return true
-		}
+		used[a.Space] = true
 	}
 	for _, t := range el.Child {
-		if c, ok := t.(*etree.Element); ok && usesPrefix(c, prefix) {
-			return true
+		if c, ok := t.(*etree.Element); ok {
+			usedPrefixes(c, used)
 		}
 	}
-	return false
 }

@@ -177,12 +177,13 @@ func readError(msg *etree.Element) *Error {
 		return e
 	}
 	var condition string
+	var children childNamespaces
 	for _, t := range errEl.Child {
 		el, ok := t.(*etree.Element)
 		if !ok {
 			continue
 		}
-		switch ns := el.NamespaceURI(); {
+		switch ns := children.of(errEl, el); {
 		case ns == NSStanzas && condition == "":
 			condition = el.Tag
 		case ns == NS && el.Tag == "unsupported-actions":

@@ -156,8 +156,9 @@ func readRules(parent *etree.Element, ns string) []rule {
 	// Sized first, and each rule read in place: growing the slice and
 	// copying rules into it were most of the cost of BenchmarkEvaluate.
 	rules := make([]rule, 0, n)
+	var children childNamespaces
 	for _, t := range parent.Child {
-		if el, ok := t.(*etree.Element); ok && el.Tag == "rule" && el.NamespaceURI() == ns {
+		if el, ok := t.(*etree.Element); ok && el.Tag == "rule" && children.of(parent, el) == ns {
 			rules = rules[:len(rules)+1]
 			readRule(&rules[len(rules)-1], el)
 		}
@@ -259,12 +260,57 @@ func cut(s string, maxLen int) string {
 // findAMP returns the first <amp/> child of msg in the AMP namespace,
 // whatever its prefix, or nil.
 func findAMP(msg *etree.Element) *etree.Element {
+	var children childNamespaces
 	for _, t := range msg.Child {
-		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" && el.NamespaceURI() == NS {
+		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" && children.of(msg, el) == NS {
 			return el
 		}
 	}
 	return nil
+}
+
+// childNamespaces finds the namespaces of the children of one element in
+// a time that does not grow with the declarations of its ancestors: a
+// child's own declarations, its parent's namespace for a child with its
+// parent's prefix, and otherwise the scope of the parent, collected from
+// its ancestors once. (NamespaceURI walks the ancestors for each child:
+// on a stanza under a stream header with many declarations, that is
+// quadratic.) The zero value is ready to use.
+type childNamespaces struct {
+	parentNS    string
+	parentKnown bool
+	scope       map[string]string // the prefixes in scope at the parent, "" the default namespace
+}
+
+// of returns the namespace of child, a child element of parent.
+func (c *childNamespaces) of(parent, child *etree.Element) string {
+	for _, a := range child.Attr {
+		if (child.Space == "" && a.Space == "" && a.Key == "xmlns") ||
+			(child.Space != "" && a.Space == "xmlns" && a.Key == child.Space) {
+			return a.Value
+		}
+	}
+	if child.Space == parent.Space {
+		if !c.parentKnown {
+			c.parentNS, c.parentKnown = parent.NamespaceURI(), true
+		}
+		return c.parentNS
+	}
+	if c.scope == nil {
+		c.scope = make(map[string]string)
+		for e := parent; e != nil; e = e.Parent() {
+			for _, a := range e.Attr {
+				prefix, ok := a.Key, a.Space == "xmlns"
+				if a.Space == "" && a.Key == "xmlns" {
+					prefix, ok = "", true
+				}
+				if _, seen := c.scope[prefix]; ok && !seen {
+					c.scope[prefix] = a.Value
+				}
+			}
+		}
+	}
+	return c.scope[child.Space]
 }
 
 // attrLookup returns the value of the first unprefixed attribute key of

@@ -1,0 +1,443 @@
+package amp_test
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampxmpp/amp"
+	"github.com/beevik/etree"
+	"github.com/stretchr/testify/require"
+)
+
+// fzSeeds are the XEP's examples and hostile requests, as seeds.
+func fzSeeds() []string {
+	seeds := []string{
+		`<message from='a@b/c' id='1' to='d@e/f/g'><body>secret</body><a:amp xmlns:a='http://jabber.org/protocol/amp' per-hop='true'><a:rule condition='match-resource' action='notify' value='exact'/><rule condition='deliver' action='drop' value='stored'/></a:amp></message>`,
+		`<message xmlns='jabber:client' from='a@b/c' id='2' to='d@e'><amp xmlns='http://jabber.org/protocol/amp' per-hop='yes'><rule condition='deliver' action='alert' value='direct'/></amp></message>`,
+		`<message from='a@b/c' id='3' to='d@e'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop' action='alert' value='direct'/></amp></message>`,
+		`<message from='a@b/c' id='4' to='d@e'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='expire-at' action='notify' value='2004-01-01T00:00:00.123456789123+00:00'><x><y>junk</y></x></rule></amp><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='error' value='none'/></amp></message>`,
+		`<x:message xmlns:x='jabber:client' from='a@b/c' id='5' to='d@e/r'><body>hi</body><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='notify' value='stored'/><rule condition='match-resource' action='alert' value='other'/></amp></x:message>`,
+		`<message from='a@b/c' to='d@e'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop' value='none'/></amp></message>`,
+		`<message from='a@b/c' id='6' to='d@e'><amp xmlns='http://jabber.org/protocol/amp' status='alert'><rule condition='deliver' action='drop' value='none'/></amp></message>`,
+		`<message xmlns='urn:other' from='a@b/c' id='8' to='d@e'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop' value='none'/></amp></message>`,
+		`<message from='a@b/c' id='9' to='d@e'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='bogus' action='notify' value='x'/><rule condition='deliver' action='bogus' value='none'/><rule/><rule condition='' action='' value=''/></amp></message>`,
+		`<message from='a@b/c' id='10' to='d@e'><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='notify' value='a&amp;b&#9;&#10;&lt;'/><rule condition='deliver' action='notify' value='direct'/></amp></message>`,
+	}
+	for _, e := range examples {
+		seeds = append(seeds, e.Text)
+	}
+	return seeds
+}
+
+// fzRead reads data as a server reads a stanza: on its own, or as the
+// first child of a client stream that declares the prefixes x (jabber:client)
+// and a (AMP).
+func fzRead(data []byte, inStream bool) *etree.Element {
+	if !inStream {
+		msg, _ := parseXML(string(data))
+		return msg
+	}
+	root, err := parseXML(`<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='jabber:client' xmlns:a='http://jabber.org/protocol/amp'>` + string(data) + `</stream:stream>`)
+	if err != nil || len(root.ChildElements()) == 0 {
+		return nil
+	}
+	return root.ChildElements()[0]
+}
+
+// fzAttr is the first unprefixed attribute key of el.
+func fzAttr(el *etree.Element, key string) string {
+	for _, a := range el.Attr {
+		if a.Space == "" && a.Key == key {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// FuzzParse feeds any input to Parse, at each hop, for each presence:
+// it never panics or modifies the message; an *Error has a reply to the
+// sender within the bound of the limits, of the error's kind; nobody is
+// answered only for what is not a message or has no sender; and an
+// accepted request's rules, written with RuleSet.Element, parse back the
+// same.
+func FuzzParse(f *testing.F) {
+	for _, s := range fzSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, inStream := range []bool{false, true} {
+			msg := fzRead(data, inStream)
+			if msg == nil {
+				continue
+			}
+			before := writeXML(msg)
+			for _, hop := range []amp.Hop{amp.HopEdge, amp.HopTransit} {
+				for _, presence := range []amp.Presence{amp.PresenceDenied, amp.PresenceAuthorized} {
+					fzCheckParse(t, msg, hop, presence)
+					require.Equal(t, before, writeXML(msg), "Parse modified the message")
+				}
+			}
+		}
+	})
+}
+
+func fzCheckParse(t *testing.T, msg *etree.Element, hop amp.Hop, presence amp.Presence) {
+	var p *amp.Processor
+	req, err := p.Parse(msg, hop, presence)
+	var e *amp.Error
+	switch {
+	case errors.As(err, &e):
+		reply := e.Reply(hxServer)
+		require.NotNil(t, reply, "no reply for %v", err)
+		requireBounded(t, p, msg, reply)
+		ev := amp.ParseEvent(reply)
+		require.NotNil(t, ev, "the reply to %v is not an AMP error: %s", err, writeXML(reply))
+		require.Equal(t, e.Kind, ev.Err.Kind, "the reply to %v: %s", err, writeXML(reply))
+		require.Equal(t, []string{fzAttr(msg, "from"), fzAttr(msg, "id")}, []string{fzAttr(reply, "to"), fzAttr(reply, "id")})
+	case errors.Is(err, amp.ErrNoSender):
+		require.Empty(t, fzAttr(msg, "from"))
+	case errors.Is(err, amp.ErrNotMessage):
+		ns := msg.NamespaceURI()
+		require.False(t, msg.Tag == "message" && (ns == "" && msg.Space == "" || ns == "jabber:client" || ns == "jabber:server" || ns == "jabber:component:accept"),
+			"a message in %q is not a message", ns)
+	default:
+		require.NoError(t, err)
+		rs := req.Rules()
+		if hop != amp.HopEdge || len(rs.Rules) == 0 {
+			return
+		}
+		back := etree.NewElement("message")
+		back.CreateAttr("xmlns", "jabber:client")
+		back.CreateAttr("from", "a@b/c")
+		back.CreateAttr("id", "1")
+		back.AddChild(rs.Element())
+		again, err := p.Parse(back, hop, presence)
+		require.NoError(t, err, "%v written as %s", rs, writeXML(back))
+		require.Equal(t, rs, again.Rules())
+	}
+}
+
+// fzProcessor builds a configuration from fuzzed bits: the actions and
+// conditions listed (none: all), one that XEP-0079 does not define, and
+// limits from -1 up. It returns nil when NewProcessor refuses it, after
+// checking that it had to.
+func fzProcessor(t *testing.T, acts, conds, maxRules, maxValueLen uint8) *amp.Processor {
+	c := amp.Config{MaxRules: int(maxRules%8) - 1, MaxValueLen: int(maxValueLen%64) - 1}
+	for i, a := range []amp.Action{amp.ActionAlert, amp.ActionDrop, amp.ActionError, amp.ActionNotify, "bogus"} {
+		if acts&(1<<i) != 0 {
+			c.Actions = append(c.Actions, a)
+		}
+	}
+	for i, cond := range []amp.Condition{amp.ConditionDeliver, amp.ConditionExpireAt, amp.ConditionMatchResource, "bogus"} {
+		if conds&(1<<i) != 0 {
+			c.Conditions = append(c.Conditions, cond)
+		}
+	}
+	p, err := amp.NewProcessor(c)
+	bad := acts&0x10 != 0 || conds&0x08 != 0 || c.MaxRules < 0 || c.MaxValueLen < 0
+	require.Equal(t, bad, err != nil, "NewProcessor(%+v) = %v", c, err)
+	return p
+}
+
+// fzDeliveries are the deliveries FuzzEvaluate chooses from: none, the
+// XEP's five, and one it does not define.
+var fzDeliveries = []amp.Delivery{"", amp.DeliveryDirect, amp.DeliveryForward, amp.DeliveryGateway, amp.DeliveryNone, amp.DeliveryStored, "bogus"}
+
+// FuzzEvaluate processes a fuzzed message under a fuzzed configuration,
+// hop, presence and outcome, and checks the invariants of a Result.
+func FuzzEvaluate(f *testing.F) {
+	for i, s := range fzSeeds() {
+		for j := range 4 {
+			k := uint8(i*4 + j)
+			f.Add([]byte(s), k, "r", int64(1072915200+int(k)-8), k/3, k/5, j%2 == 0, k%16, k/2%8, k/7, k)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, delivery uint8, resource string, unix int64, hop, next uint8, presence bool, acts, conds, maxRules, maxValueLen uint8) {
+		msg := fzRead(data, conds&0x80 != 0)
+		p := fzProcessor(t, acts, conds, maxRules, maxValueLen)
+		if msg == nil || p == nil {
+			return
+		}
+		before := writeXML(msg)
+		o := amp.Outcome{Delivery: fzDeliveries[int(delivery)%len(fzDeliveries)], Resource: resource, NextHop: amp.NextHop(next % 3)}
+		if unix != 0 {
+			o.Time = time.Unix(unix, 0).UTC()
+		}
+		req, err := p.Parse(msg, amp.Hop(hop%2), amp.Presence(presence))
+		if err != nil {
+			return // FuzzParse checks refusals
+		}
+		fzCheckResult(t, p, msg, req, o, amp.Presence(presence))
+		require.Equal(t, before, writeXML(msg), "processing modified the message")
+		if conds&0x80 == 0 {
+			fzCheckLinear(t, p, msg, amp.Hop(hop%2), amp.Presence(presence), o)
+		}
+	})
+}
+
+func fzCheckResult(t *testing.T, p *amp.Processor, msg *etree.Element, req amp.Request, o amp.Outcome, presence amp.Presence) {
+	res := req.Evaluate(o)
+	replies := res.Replies(hxServer)
+	requireBounded(t, p, msg, replies...)
+	rule, overridden := res.Rule()
+	notified := res.Notified()
+
+	// At most one overriding action, and only one that overrides.
+	require.Equal(t, overridden, res.Action() != "")
+	require.Equal(t, rule.Action, res.Action())
+	require.Contains(t, []amp.Action{"", amp.ActionAlert, amp.ActionDrop, amp.ActionError}, res.Action())
+	require.Equal(t, !overridden && !res.ServiceUnavailable(), res.Proceed())
+	if res.ServiceUnavailable() || len(req.Rules().Rules) > 0 {
+		// A request without rules counts too, at a transit hop.
+		require.Equal(t, res.ServiceUnavailable(), !overridden && o.NextHop == amp.NextHopNoAMP)
+	}
+	if presence == amp.PresenceDenied {
+		require.Empty(t, notified, "events for a sender who may not see presence")
+		require.NotContains(t, []amp.Action{amp.ActionAlert, amp.ActionError}, res.Action())
+	}
+
+	// One notify event for each notified rule, echoing it, then the alert,
+	// the error or service-unavailable.
+	want := len(notified)
+	if res.Action() == amp.ActionAlert || res.Action() == amp.ActionError {
+		want++
+	}
+	if res.ServiceUnavailable() {
+		want++
+	}
+	require.Len(t, replies, want, "replies: %s", writeAll(replies...))
+	for i, r := range notified {
+		ev := amp.ParseEvent(replies[i])
+		require.Equal(t, amp.ActionNotify, ev.Status, writeXML(replies[i]))
+		require.Equal(t, []amp.Rule{r}, ev.Rules, writeXML(replies[i]))
+	}
+
+	// Remaining holds every rule but the fired ones.
+	fired := slices.Clone(notified)
+	if overridden {
+		fired = append(fired, rule)
+	}
+	rest := slices.Clone(req.Rules().Rules)
+	for _, r := range fired {
+		i := slices.Index(rest, r)
+		require.GreaterOrEqual(t, i, 0, "fired rule %v is not a rule of the request", r)
+		rest = slices.Delete(rest, i, i+1)
+	}
+	if len(rest) == 0 {
+		rest = nil
+	}
+	require.Equal(t, rest, res.Remaining().Rules().Rules)
+
+	// The message passed on: nil unless Proceed; without <amp/> when
+	// delivered here, with the remaining rules when stored.
+	out := res.Message()
+	require.Equal(t, res.Proceed(), out != nil)
+	if out == nil || out == msg {
+		return
+	}
+	var kept []*etree.Element
+	for _, c := range out.ChildElements() {
+		if c.Tag == "amp" && c.NamespaceURI() == amp.NS {
+			kept = append(kept, c)
+		}
+	}
+	if o.Delivery != amp.DeliveryStored || len(rest) == 0 {
+		require.Empty(t, kept, "a delivered message keeps <amp/>: %s", writeXML(out))
+		return
+	}
+	require.Len(t, kept, 1, writeXML(out))
+	require.Len(t, kept[0].SelectElements("rule"), len(rest), writeXML(out))
+}
+
+// fzScale returns msg with its children, and the children of its first
+// <amp/>, repeated four times: an input about four times as large.
+func fzScale(msg *etree.Element) *etree.Element {
+	out := msg.Copy()
+	var amp *etree.Element
+	for _, c := range out.ChildElements() {
+		if c.Tag == "amp" && amp == nil {
+			amp = c
+		}
+	}
+	for _, el := range []*etree.Element{amp, out} {
+		if el == nil {
+			continue
+		}
+		kids := slices.Clone(el.Child)
+		for range 3 {
+			for _, k := range kids {
+				if c, ok := k.(*etree.Element); ok && c != amp {
+					el.AddChild(c.Copy())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// fzCheckLinear checks that the allocations of processing a message four
+// times as large grow at most about four times, plus a constant for the
+// replies and refusals a larger request may switch to.
+func fzCheckLinear(t *testing.T, p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Presence, o amp.Outcome) {
+	small, large := linAllocs(p, msg, hop, presence, o, 1), linAllocs(p, fzScale(msg), hop, presence, o, 1)
+	require.LessOrEqual(t, large, 4.5*small+64, "allocations: %v for the message, %v for it four times over", small, large)
+}
+
+// linProcess is every call a server makes for one message.
+func linProcess(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Presence, o amp.Outcome) {
+	req, err := p.Parse(msg, hop, presence)
+	var e *amp.Error
+	if errors.As(err, &e) {
+		e.Reply(hxServer)
+		return
+	}
+	res := req.Evaluate(o)
+	res.Replies(hxServer)
+	res.Message()
+	res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Message()
+}
+
+// linAllocs is the allocations of linProcess, per run.
+func linAllocs(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Presence, o amp.Outcome, runs int) float64 {
+	return testing.AllocsPerRun(runs, func() { linProcess(p, msg, hop, presence, o) })
+}
+
+// linBytes is the bytes linProcess allocates, per run.
+func linBytes(p *amp.Processor, msg *etree.Element, o amp.Outcome, runs int) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range runs {
+		linProcess(p, msg, amp.HopEdge, amp.PresenceAuthorized, o)
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.TotalAlloc-before.TotalAlloc) / float64(runs)
+}
+
+// linShapes are inputs of size n of each shape whose cost could grow
+// faster than its size, with the processor and outcome they run under.
+var linShapes = []struct {
+	name string
+	cfg  amp.Config
+	make func(n int) *etree.Element
+}{
+	{"rules, refused", amp.Config{}, func(n int) *etree.Element {
+		return linRequest(strings.Repeat(hxNotify, n))
+	}},
+	{"rules, each met", amp.Config{MaxRules: 1 << 20}, func(n int) *etree.Element {
+		return linRequest(strings.Repeat(hxNotify, n))
+	}},
+	{"deep payload", amp.Config{}, func(n int) *etree.Element {
+		return hxDeepen(linRequest(hxNotify+hxDrop), n)
+	}},
+	{"children", amp.Config{}, func(n int) *etree.Element {
+		return linRequest(hxNotify + strings.Repeat(`</amp><x xmlns='urn:x' a='1'>t</x><amp xmlns='urn:y'>`, n))
+	}},
+	{"long value, met", amp.Config{MaxValueLen: 1 << 30}, func(n int) *etree.Element {
+		return linRequest(hxRule("expire-at", "notify", "2004-01-01T00:00:00."+strings.Repeat("1", n)+"Z"))
+	}},
+	{"long value, refused", amp.Config{}, func(n int) *etree.Element {
+		return linRequest(hxRule("deliver", "notify", strings.Repeat("é", n)) + hxNotify)
+	}},
+}
+
+func linRequest(rules string) *etree.Element {
+	msg, err := parseXML(hxRequest("", rules))
+	if err != nil {
+		panic(err)
+	}
+	return msg
+}
+
+// TestLinearCost builds inputs of each shape of size n and 4n and checks
+// that the allocations, and the bytes allocated, of every call a server
+// makes grow at most 4.5 times (issue 10). It measures no time.
+func TestLinearCost(t *testing.T) {
+	o := amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony", Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)}
+	const n = 1000
+	for _, s := range linShapes {
+		t.Run(s.name, func(t *testing.T) {
+			p, err := amp.NewProcessor(s.cfg)
+			require.NoError(t, err)
+			small, large := s.make(n), s.make(4*n)
+			a1, a4 := linAllocs(p, small, amp.HopEdge, amp.PresenceAuthorized, o, 5), linAllocs(p, large, amp.HopEdge, amp.PresenceAuthorized, o, 5)
+			require.LessOrEqual(t, a4, 4.5*a1, "allocations: %v at size n, %v at 4n", a1, a4)
+			b1, b4 := linBytes(p, small, o, 5), linBytes(p, large, o, 5)
+			require.LessOrEqual(t, b4, 4.5*b1, "bytes allocated: %v at size n, %v at 4n", b1, b4)
+		})
+	}
+}
+
+// FuzzRoundTrip parses a message, writes its request's rules with
+// RuleSet.Element and parses them again: the same rules come back, in
+// memory, and through XML when no value holds a tab or a line end (which
+// XML normalizes unless written as references).
+func FuzzRoundTrip(f *testing.F) {
+	for _, s := range fzSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 4096 {
+			return // many rules add nothing here, and slow minimization down
+		}
+		p, err := amp.NewProcessor(amp.Config{MaxRules: 1 << 10})
+		require.NoError(t, err)
+		msg := fzRead(data, false)
+		if msg == nil {
+			return
+		}
+		req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
+		rs := req.Rules()
+		if err != nil || len(rs.Rules) == 0 {
+			return
+		}
+		back := etree.NewElement("message")
+		back.CreateAttr("xmlns", "jabber:client")
+		back.CreateAttr("from", "a@b/c")
+		back.CreateAttr("id", "rt")
+		back.AddChild(rs.Element())
+		again, err := p.Parse(back, amp.HopEdge, amp.PresenceAuthorized)
+		require.NoError(t, err, writeXML(back))
+		require.Equal(t, rs, again.Rules())
+		if strings.ContainsAny(fmt.Sprint(rs.Rules), "\t\n\r") {
+			return
+		}
+		wire, err := parseXML(writeXML(back))
+		require.NoError(t, err)
+		again, err = p.Parse(wire, amp.HopEdge, amp.PresenceAuthorized)
+		require.NoError(t, err, writeXML(back))
+		require.Equal(t, rs, again.Rules())
+	})
+}
+
+// FuzzMayHaveRequest checks that when MayHaveRequest says a stanza has no
+// request, Parse finds none in it, on its own or in a stream.
+func FuzzMayHaveRequest(f *testing.F) {
+	for _, s := range fzSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`<message from='a@b/c' id='1'><amp xmlns='&#x68;ttp://jabber.org/protocol/amp'><rule/></amp></message>`))
+	f.Add([]byte(`<message from='a@b/c' id='1'><a:amp><rule/></a:amp></message>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if amp.MayHaveRequest(data) {
+			return
+		}
+		for _, inStream := range []bool{false, true} {
+			msg := fzRead(data, inStream)
+			if msg == nil {
+				continue
+			}
+			req, err := (*amp.Processor)(nil).Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
+			if err != nil {
+				require.ErrorIs(t, err, amp.ErrNotMessage, "MayHaveRequest(%q) is false", data)
+			}
+			require.Equal(t, amp.RuleSet{}, req.Rules(), "MayHaveRequest(%q) is false", data)
+			require.True(t, req.Evaluate(amp.Outcome{NextHop: amp.NextHopNoAMP}).Proceed(), "MayHaveRequest(%q) is false", data)
+		}
+	})
+}

@@ -1,0 +1,242 @@
+package amp_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ampxmpp/amp"
+	"github.com/beevik/etree"
+	"github.com/stretchr/testify/require"
+)
+
+// purInput is a message the purity tests run every call on.
+type purInput struct {
+	name string
+	msg  *etree.Element
+}
+
+// purInputs are the XEP's examples and the hostile inputs that are
+// messages, read as a server reads them, and each of them also as the
+// first child of a stream that declares the namespaces it inherits.
+func purInputs(t testing.TB) []purInput {
+	var out []purInput
+	for _, e := range examples {
+		out = append(out, purInput{e.Name(), readXML(t, e.Text)})
+	}
+	for _, tc := range hxCases() {
+		// 100,000 rules are 10,000 rules ten times over; writing them
+		// after every call would take seconds.
+		if tc.nobody == nil && len(tc.in) < 2<<20 {
+			out = append(out, purInput{tc.name, tc.message(t)})
+		}
+	}
+	for _, e := range examples[4:6] {
+		out = append(out, purInput{e.Name() + ", in a stream", fzRead([]byte(e.Text), true)})
+	}
+	return out
+}
+
+// purProcessors are the configurations the purity tests use.
+var purProcessors = func() []*amp.Processor {
+	var out []*amp.Processor
+	for _, c := range []amp.Config{{}, {MaxRules: 2, MaxValueLen: 8}, {Actions: []amp.Action{amp.ActionNotify, amp.ActionDrop}, Conditions: []amp.Condition{amp.ConditionDeliver}}} {
+		p, err := amp.NewProcessor(c)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, p)
+	}
+	return append(out, nil)
+}()
+
+// purOutcomes are a direct delivery, a next hop without AMP and storage.
+var purOutcomes = []amp.Outcome{hxOutcomes[0], hxOutcomes[7], hxOutcomes[8]}
+
+// purScribble changes el and everything in it, as a caller may change
+// what it was given.
+func purScribble(el *etree.Element) {
+	el.CreateAttr("scribbled", "yes")
+	for i := range el.Attr {
+		el.Attr[i].Value += "!"
+	}
+	for _, c := range el.ChildElements() {
+		purScribble(c)
+	}
+	el.CreateElement("scribble").SetText("x")
+}
+
+// writeAll writes els, one a line.
+func writeAll(els ...*etree.Element) string {
+	var b strings.Builder
+	for _, el := range els {
+		b.WriteString(writeXML(el) + "\n")
+	}
+	return b.String()
+}
+
+// TestPurity writes the caller's element before and after every call and
+// checks it is byte for byte the same, and that changing what a call
+// returned changes neither the caller's element nor what the call returns
+// next.
+func TestPurity(t *testing.T) {
+	for _, in := range purInputs(t) {
+		t.Run(in.name, func(t *testing.T) {
+			msg := in.msg
+			before := writeXML(msg)
+			same := func(call string) {
+				t.Helper()
+				require.Equal(t, before, writeXML(msg), "%s modified the message", call)
+			}
+			// owned checks that the elements get returns are the caller's:
+			// changing them changes neither msg nor the next ones.
+			owned := func(call string, get func() []*etree.Element) {
+				t.Helper()
+				first := get()
+				same(call)
+				want := writeAll(first...)
+				for _, el := range first {
+					if el != nil && el != msg {
+						purScribble(el)
+					}
+				}
+				same("changing what " + call + " returned")
+				require.Equal(t, want, writeAll(get()...), "%s after what it returned was changed", call)
+			}
+			amp.ParseEvent(msg)
+			same("ParseEvent")
+			processors, presences, outcomes := purProcessors, []amp.Presence{amp.PresenceDenied, amp.PresenceAuthorized}, purOutcomes
+			if len(before) > 64<<10 {
+				// Writing the message after every call is what costs here:
+				// one processor, presence and outcome for the largest ones.
+				processors, presences, outcomes = processors[:1], presences[1:], purOutcomes[2:]
+			}
+			for _, p := range processors {
+				for _, hop := range []amp.Hop{amp.HopEdge, amp.HopTransit} {
+					for _, presence := range presences {
+						req, err := p.Parse(msg, hop, presence)
+						same("Parse")
+						var e *amp.Error
+						if errors.As(err, &e) {
+							owned("Error.Reply", func() []*etree.Element { return []*etree.Element{e.Reply(hxServer)} })
+							continue
+						}
+						owned("RuleSet.Element", func() []*etree.Element { return []*etree.Element{req.Rules().Element()} })
+						for _, o := range outcomes {
+							res := req.Evaluate(o)
+							same("Evaluate")
+							owned("Replies", func() []*etree.Element { return res.Replies(hxServer) })
+							owned("Message", func() []*etree.Element { return []*etree.Element{res.Message()} })
+							rest := res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored})
+							owned("Remaining", func() []*etree.Element { return append(rest.Replies(hxServer), rest.Message()) })
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// purKept is what a server keeps of one message while it processes the
+// next ones: the Result or the *Error, and what they said when returned.
+type purKept struct {
+	res  amp.Result
+	err  *amp.Error
+	said string
+}
+
+// purSay is everything a Result or an *Error says.
+func purSay(res amp.Result, e *amp.Error) string {
+	if e != nil {
+		return writeXML(e.Reply(hxServer))
+	}
+	rule, ok := res.Rule()
+	return fmt.Sprintf("%v %q %v %v %v %v\n%s%s", res.Proceed(), res.Action(), rule, ok, res.Notified(), res.Remaining().Rules(),
+		writeAll(res.Replies(hxServer)...), writeXML(res.Message()))
+}
+
+// purProcess is what a server does with one message, as the README
+// recommends: Parse, then Evaluate and the replies, or the refusal.
+func purProcess(p *amp.Processor, msg *etree.Element, o amp.Outcome) purKept {
+	req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
+	var e *amp.Error
+	if errors.As(err, &e) {
+		return purKept{err: e, said: purSay(amp.Result{}, e)}
+	}
+	res := req.Evaluate(o)
+	return purKept{res: res, said: purSay(res, nil)}
+}
+
+// purMeddle does to a kept message what a caller may do later: evaluate
+// the remaining rules again, and edit the rules and slices it was given.
+func purMeddle(k purKept) {
+	if k.err != nil {
+		for i := range k.err.Rules {
+			k.err.Rules[i] = amp.Rule{Condition: "edited", Action: "edited", Value: "edited"}
+		}
+		k.err.Rules = append(k.err.Rules, amp.Rule{})
+		return
+	}
+	k.res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)}).Replies(hxServer)
+	rs := k.res.Remaining().Rules()
+	for i := range rs.Rules {
+		rs.Rules[i].Value = "edited"
+	}
+	for _, n := range [][]amp.Rule{k.res.Notified(), rs.Rules} {
+		for i := range n {
+			n[i].Action = "edited"
+		}
+	}
+}
+
+// TestOwnership runs one Processor shared by goroutines, each processing
+// every message as the README recommends and keeping the results while it
+// processes the next ones and meddles with the earlier ones: a Result and
+// an *Error say, at the end, what they said when returned, and what a
+// sequential run says. Run it with -race.
+func TestOwnership(t *testing.T) {
+	p, err := amp.NewProcessor(amp.Config{MaxRules: 8})
+	require.NoError(t, err)
+	var msgs []*etree.Element
+	for _, in := range purInputs(t) {
+		if len(writeXML(in.msg)) < 4096 {
+			msgs = append(msgs, in.msg)
+		}
+	}
+	outcome := func(i int) amp.Outcome { return hxOutcomes[i%len(hxOutcomes)] }
+	want := make([]string, len(msgs))
+	for i, msg := range msgs {
+		want[i] = purProcess(p, msg, outcome(i)).said
+	}
+	const goroutines = 8
+	var wg sync.WaitGroup
+	errs := make(chan string, goroutines)
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kept := make([]purKept, len(msgs))
+			for k := range msgs {
+				i := (k + g*7) % len(msgs)
+				kept[i] = purProcess(p, msgs[i], outcome(i))
+				if k > 0 {
+					purMeddle(kept[(i+len(msgs)-1)%len(msgs)])
+				}
+			}
+			for i, k := range kept {
+				if now := purSay(k.res, k.err); now != k.said || now != want[i] {
+					errs <- fmt.Sprintf("goroutine %d, message %d:\nwhen returned: %s\nnow: %s\nsequential: %s", g, i, k.said, now, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
