@@ -8,29 +8,36 @@
 // action and service-unavailable for a next hop without AMP. It performs no
 // I/O, reads no clock and keeps no state: the time, the delivery outcome, the
 // sender's presence authorization and the server's identity are arguments,
-// and the caller's elements are never modified.
+// and the caller's elements are never modified. Every value it returns is
+// the caller's: nothing the caller does later changes it.
 //
-// A server calls the package at three points:
+// A server makes a [Processor] from its [Config] when it starts, and calls
+// it at three points:
 //
-//   - On receipt: [Parse] the message and [Config.Validate] its rules; on an
-//     error send [ErrorReply] to the sender and stop.
-//   - At the routing decision: [Config.Evaluate] the rules against the
-//     [Outcome]; send [Result.Replies]; when [Result.Deliver] is true pass
-//     [Result.Message] on, otherwise stop.
-//   - On later steps, when direct delivery fails or a stored message is
-//     dispatched: evaluate [Result.Remaining], or the rules parsed again from
-//     the stored message, with the new outcome. No rule fires twice.
+//   - On receipt: [Processor.Parse] reads and validates the request. On an
+//     [*Error] the server sends [Error.Reply] to the sender and stops; on
+//     [ErrNoSender] or [ErrNotMessage] there is nobody to answer.
+//   - At the routing decision: [Request.Evaluate] the rules against the
+//     [Outcome]; send [Result.Replies]; when [Result.Proceed] reports true,
+//     pass [Result.Message] on, otherwise stop.
+//   - On later steps: when direct delivery fails, evaluate
+//     [Result.Remaining] for storage; when a stored message is dispatched,
+//     Parse it again and evaluate it with the time of dispatch. No rule
+//     fires twice.
 //
 // Conformance: every condition (deliver, expire-at, match-resource), every
 // action (alert, drop, error, notify), per-hop processing, validation with
 // all error kinds, the §9 presence policy, service discovery and the stream
-// feature. The package follows the formal definition of §4 where the XEP's
-// examples disagree with it: events carry status, and their from and to are
-// the original sender and recipient; the alert feature is advertised as
-// "?action=alert".
+// feature. Where the XEP is ambiguous, or its examples contradict its
+// formal definition, the package follows the decisions of CONFORMANCE.md in
+// the repository: events carry status, and their from and to are the
+// original sender and recipient; the alert feature is advertised as
+// "?action=alert"; a reply never grows past a size the limits fix.
 package amp
 
 import (
+	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/beevik/etree"
@@ -50,19 +57,21 @@ const (
 )
 
 // Hop says where on the route of a message the processing server stands.
+// Any value other than HopEdge counts as HopTransit.
 type Hop uint8
 
 const (
 	// HopEdge is the sender's server or the recipient's server. It is the
 	// zero value.
 	HopEdge Hop = 0
-	// HopTransit is any server between them. Rules apply there only when the
-	// request says per-hop='true', and match-resource rules never do.
+	// HopTransit is any server between them. Rules apply there only when
+	// the request says per-hop='true', and match-resource rules never do.
 	HopTransit Hop = 1
 )
 
 // NextHop says whether the message leaves this server for another one and,
-// if so, whether that server supports AMP.
+// if so, whether that server supports AMP. A value other than the three
+// below counts as NextHopAMP.
 type NextHop uint8
 
 const (
@@ -73,29 +82,329 @@ const (
 	// AMP.
 	NextHopAMP NextHop = 1
 	// NextHopNoAMP means the message is routed on to a server that does not
-	// support AMP: when the rules leave the default behaviour standing the
+	// support AMP: when the rules leave the default behaviour standing, the
 	// sender gets service-unavailable instead (§2.2.4).
 	NextHopNoAMP NextHop = 2
 )
 
 // Presence says whether the sender may see the recipient's presence (§9):
-// a subscription of "from" or "both", or a trusted closed network.
+// the recipient's roster has a subscription of "from" or "both" for the
+// sender, or the network is a trusted closed one.
 type Presence bool
 
 const (
 	// PresenceDenied is the zero value: alert, error and notify rules, whose
 	// events could reveal the recipient's presence, are refused as not
-	// acceptable and are never met.
+	// acceptable.
 	PresenceDenied Presence = false
 	// PresenceAuthorized allows every rule.
 	PresenceAuthorized Presence = true
 )
 
+// Default limits of Config.
+const (
+	DefaultMaxRules    = 32
+	DefaultMaxValueLen = 256
+)
+
+// Config is a server's AMP configuration, checked by [NewProcessor]. The
+// zero Config supports every action and condition that XEP-0079 defines,
+// with the default limits.
+type Config struct {
+	// Actions lists the actions the server supports, each one that
+	// XEP-0079 defines. Default (nil): all four. An empty non-nil list, a
+	// name XEP-0079 does not define, or a repeated name is an error.
+	Actions []Action
+	// Conditions lists the conditions the server supports, each one that
+	// XEP-0079 defines. Default (nil): all three. An empty non-nil list, a
+	// name XEP-0079 does not define, or a repeated name is an error.
+	Conditions []Condition
+	// MaxRules is the most rules one request may carry; a request with more
+	// is refused as not acceptable. Default (0): 32. Negative is an error.
+	MaxRules int
+	// MaxValueLen is the longest condition, action or value attribute, in
+	// bytes, that a rule may carry; a longer one fails its rule as not
+	// acceptable, and replies cut what they echo to this length. Default
+	// (0): 256. Negative is an error.
+	MaxValueLen int
+	// RootFeatures also lists the supported actions and conditions at the
+	// root of service discovery, for clients that look for them there.
+	// Default: false.
+	RootFeatures bool
+}
+
+// Processor applies a checked Config. It is safe for concurrent use, and
+// never changes once made. A nil *Processor behaves as the one that
+// NewProcessor(Config{}) returns.
+type Processor struct {
+	actions      []Action    // supported, in the XEP's order
+	conditions   []Condition // supported, in the XEP's order
+	maxRules     int
+	maxValueLen  int
+	rootFeatures bool
+}
+
+// defaultProcessor is what a nil *Processor stands for. It is never
+// modified.
+var defaultProcessor = &Processor{
+	actions:     allActions[:],
+	conditions:  allConditions[:],
+	maxRules:    DefaultMaxRules,
+	maxValueLen: DefaultMaxValueLen,
+}
+
+// NewProcessor checks c and returns a Processor that applies it. It
+// returns an error, and no Processor, for an action or condition that
+// XEP-0079 does not define, a repeated one, an empty non-nil list, or a
+// negative limit: a server should refuse to start with it.
+func NewProcessor(c Config) (*Processor, error) {
+	p := &Processor{
+		maxRules:     c.MaxRules,
+		maxValueLen:  c.MaxValueLen,
+		rootFeatures: c.RootFeatures,
+	}
+	var err error
+	if p.actions, err = supported("action", allActions[:], c.Actions); err != nil {
+		return nil, err
+	}
+	if p.conditions, err = supported("condition", allConditions[:], c.Conditions); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.MaxRules < 0:
+		return nil, fmt.Errorf("amp: Config.MaxRules is %d, less than 0", c.MaxRules)
+	case c.MaxValueLen < 0:
+		return nil, fmt.Errorf("amp: Config.MaxValueLen is %d, less than 0", c.MaxValueLen)
+	}
+	if p.maxRules == 0 {
+		p.maxRules = DefaultMaxRules
+	}
+	if p.maxValueLen == 0 {
+		p.maxValueLen = DefaultMaxValueLen
+	}
+	return p, nil
+}
+
+// supported returns the names of all that listed names, in the order of
+// all, or all when listed is nil.
+func supported[T ~string](what string, all, listed []T) ([]T, error) {
+	if listed == nil {
+		return all, nil
+	}
+	if len(listed) == 0 {
+		return nil, fmt.Errorf("amp: Config lists no %s; leave the list nil to support all", what)
+	}
+	for i, name := range listed {
+		known := false
+		for _, a := range all {
+			known = known || a == name
+		}
+		if !known {
+			return nil, fmt.Errorf("amp: Config lists %s %q, which XEP-0079 does not define", what, name)
+		}
+		for _, prev := range listed[:i] {
+			if prev == name {
+				return nil, fmt.Errorf("amp: Config lists %s %q twice", what, name)
+			}
+		}
+	}
+	var out []T
+	for _, a := range all {
+		for _, name := range listed {
+			if a == name {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// orDefault returns p, or the default Processor when p is nil.
+func (p *Processor) orDefault() *Processor {
+	if p == nil {
+		return defaultProcessor
+	}
+	return p
+}
+
+// Config returns the configuration p applies, with the defaults filled in:
+// the lists name what is supported, and the limits are the ones in force.
+func (p *Processor) Config() Config {
+	p = p.orDefault()
+	return Config{
+		Actions:      append([]Action(nil), p.actions...),
+		Conditions:   append([]Condition(nil), p.conditions...),
+		MaxRules:     p.maxRules,
+		MaxValueLen:  p.maxValueLen,
+		RootFeatures: p.rootFeatures,
+	}
+}
+
+func (p *Processor) supportsAction(a Action) bool {
+	for _, s := range p.actions {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Processor) supportsCondition(c Condition) bool {
+	for _, s := range p.conditions {
+		if s == c {
+			return true
+		}
+	}
+	return false
+}
+
+// stanzaNamespaces are the namespaces a <message/> stanza is read in; ""
+// is a bare stanza as a tool reads it.
+var stanzaNamespaces = [...]string{"jabber:client", "jabber:server", "jabber:component:accept", ""}
+
+// isMessage reports whether el is a <message/> stanza.
+func isMessage(el *etree.Element) bool {
+	if el == nil || el.Tag != "message" {
+		return false
+	}
+	ns := el.NamespaceURI()
+	if el.Space != "" && ns == "" {
+		return false // an unbound prefix
+	}
+	for _, s := range stanzaNamespaces {
+		if ns == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Request is the AMP request of one message, read and validated by
+// [Processor.Parse], and the facts Parse was given about it. A Request
+// never changes; the zero Request is a message without a request whose
+// element is unknown.
+type Request struct {
+	msg      *etree.Element
+	p        *Processor
+	hop      Hop
+	perHop   bool
+	rules    []rule // never modified once Parse returns
+	hasRules bool   // the message carries a request
+}
+
+// Parse reads the AMP request of msg, a <message/> stanza whose from
+// attribute the server has set to the sender's full JID, and validates it
+// for a server at hop, where presence says whether the sender may see the
+// recipient's presence (§2.2.1, §9).
+//
+// A message without an <amp/> child in the AMP namespace (whatever its
+// prefix), one whose <amp/> has a status attribute (an event, never
+// processed again), and one of type error carry no request: Parse returns a
+// Request without rules and a nil error, and evaluating it lets the message
+// go on unchanged.
+//
+// Parse returns an [*Error] for a request the server refuses, which
+// [Error.Reply] answers. Every rule is checked before any answer: a request
+// whose message has no id, with a per-hop other than true or false or
+// repeated, or with no rule is a bad request; one with more rules than
+// MaxRules is not acceptable. Otherwise each rule fails with the first of:
+// a missing, empty or repeated condition, action or value attribute (not
+// acceptable); an action the server does not support (unsupported action);
+// a condition it does not support (unsupported condition); a value the
+// condition does not define, one longer than MaxValueLen, or an alert,
+// error or notify rule when presence is PresenceDenied (not acceptable).
+// The first failing rule in document order decides the kind of error; the
+// error lists every rule that fails with that kind.
+//
+// At a transit hop only the rules that apply there are checked (§2.1.2):
+// none without per-hop='true', and no match-resource rule with it. Only a
+// malformed per-hop is refused there in any case.
+//
+// Parse returns an error wrapping [ErrNotMessage] when msg is nil or is not
+// a <message/> in jabber:client, jabber:server, jabber:component:accept or
+// no namespace, and [ErrNoSender] for a request without a from attribute.
+// There is nobody to answer these: the server drops the message.
+//
+// Repeated attributes, which XML forbids but encoding/xml accepts, are seen
+// only when msg was read with etree's ReadSettings.PreserveDuplicateAttrs:
+// by default etree keeps the last of them.
+func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Request, error) {
+	p = p.orDefault()
+	if hop != HopEdge {
+		hop = HopTransit
+	}
+	if !isMessage(msg) {
+		return Request{}, notMessage(msg)
+	}
+	req := Request{msg: msg, p: p, hop: hop}
+	amp := findAMP(msg)
+	if amp == nil || hasAttr(amp, "status") || attrValue(msg, "type") == "error" {
+		return req, nil
+	}
+	if attrValue(msg, "from") == "" {
+		return Request{}, ErrNoSender
+	}
+	req.hasRules = true
+	req.rules = readRules(amp, NS)
+	perHop, perHopSet := attrLookup(amp, "per-hop")
+	req.perHop = perHop == "true"
+	switch {
+	case perHopSet && perHop != "true" && perHop != "false":
+		return Request{}, req.badRequest(fmt.Sprintf("per-hop is %q, not true or false", perHop))
+	case repeatedAttr(amp, "per-hop"):
+		return Request{}, req.badRequest("per-hop is repeated")
+	case hop == HopTransit && !req.perHop:
+		return req, nil // no rule applies here (§2.1.2)
+	case attrValue(msg, "id") == "":
+		return Request{}, req.badRequest("the message has no id")
+	case len(req.rules) == 0:
+		return Request{}, req.badRequest("the request has no rule")
+	case len(req.rules) > p.maxRules:
+		past := req.rules[p.maxRules:min(len(req.rules), 2*p.maxRules)]
+		return Request{}, req.refusal(ErrNotAcceptable, p.maxRules, past,
+			fmt.Errorf("more than %d rules", p.maxRules))
+	}
+	if err := req.validate(presence); err != nil {
+		return Request{}, err
+	}
+	return req, nil
+}
+
+// MayHaveRequest reports, without parsing, whether raw, the bytes of one
+// whole stanza as it arrived on an XMPP stream, may carry an AMP request.
+// When it returns false, [Processor.Parse] finds no request in that stanza,
+// so a server can skip parsing stanzas it otherwise passes on as bytes.
+// When it returns true the stanza may or may not carry one.
+//
+// It returns true when raw contains any of:
+//   - the AMP namespace, http://jabber.org/protocol/amp, as bytes;
+//   - "&#", a character reference, which can spell the namespace in an
+//     attribute value (&#x68;ttp://...) without its bytes appearing; the
+//     predefined entities (&amp; and the like) stand for characters the
+//     namespace does not contain, and XMPP forbids other entities;
+//   - ":amp", a prefixed <x:amp> element, whose prefix may have been
+//     declared on the stream header rather than in raw.
+//
+// raw must be UTF-8 (the only encoding XMPP allows). The check is a few
+// byte searches; it does not tell requests from events or from the string
+// in a body.
+func MayHaveRequest(raw []byte) bool {
+	return bytes.Contains(raw, []byte(NS)) ||
+		bytes.Contains(raw, []byte("&#")) ||
+		bytes.Contains(raw, []byte(":amp"))
+}
+
+// Rules returns a copy of the request's rules as written and its per-hop
+// flag. It returns the zero RuleSet for a message without a request.
+func (r Request) Rules() RuleSet {
+	return RuleSet{PerHop: r.perHop, Rules: ruleValues(r.rules)}
+}
+
 // Outcome is the delivery the server is about to make, stated by the caller.
 type Outcome struct {
-	// Deliver is the server's default behaviour for the message. An empty
-	// Deliver meets no deliver or match-resource rule.
-	Deliver Deliver
+	// Delivery is the server's default behaviour for the message. An empty
+	// Delivery meets no deliver or match-resource rule.
+	Delivery Delivery
 	// Resource is the resource the message would be delivered to: empty
 	// for a bare JID such as a room, and for storage.
 	Resource string
@@ -105,308 +414,164 @@ type Outcome struct {
 	// is checked again when the message leaves storage. The zero Time meets
 	// no expire-at rule.
 	Time time.Time
-	// Hop is where this server stands on the route. Default: HopEdge.
-	Hop Hop
 	// NextHop says whether the message is routed on to another server.
 	// Default: NextHopLocal.
 	NextHop NextHop
-	// Presence is whether the sender may see the recipient's presence.
-	// Default: PresenceDenied.
-	Presence Presence
 }
 
-// Config is a server's AMP configuration. The zero Config supports every
-// action and condition that XEP-0079 defines, with the default limits. A
-// nil *Config behaves as the zero Config. A Config must not be modified
-// while it is in use.
-type Config struct {
-	// Actions lists the actions the server supports. Actions that XEP-0079
-	// does not define are never supported. Default (nil or empty): all four.
-	Actions []Action
-	// Conditions lists the conditions the server supports. Conditions that
-	// XEP-0079 does not define are never supported. Default (nil or empty):
-	// all three.
-	Conditions []Condition
-	// MaxRules is the most rules one request may carry; a request with more
-	// is refused as not acceptable. Default (0 or less): 32.
-	MaxRules int
-	// MaxValueLen is the longest value attribute, in bytes, a rule may
-	// carry; a longer one fails its rule as not acceptable. Default (0 or
-	// less): 256.
-	MaxValueLen int
-	// RootFeatures also lists the supported actions and conditions at the
-	// root of service discovery, for clients that look for them there.
-	// Default: false.
-	RootFeatures bool
-}
-
-// Default limits of Config.
-const (
-	DefaultMaxRules    = 32
-	DefaultMaxValueLen = 256
-)
-
-func (c *Config) maxRules() int {
-	if c == nil || c.MaxRules <= 0 {
-		return DefaultMaxRules
-	}
-	return c.MaxRules
-}
-
-func (c *Config) maxValueLen() int {
-	if c == nil || c.MaxValueLen <= 0 {
-		return DefaultMaxValueLen
-	}
-	return c.MaxValueLen
-}
-
-// SupportsAction reports whether the server supports action a.
-func (c *Config) SupportsAction(a Action) bool {
-	if !a.defined() {
-		return false
-	}
-	if c == nil || len(c.Actions) == 0 {
-		return true
-	}
-	for _, s := range c.Actions {
-		if s == a {
-			return true
+// Evaluate processes the request's rules against the delivery the server
+// is about to make (§2.2.3), in document order: each met notify rule adds
+// an event and processing goes on; the first met alert, drop or error rule
+// ends processing and overrides the default behaviour. When the rules leave
+// the default behaviour standing and o.NextHop is NextHopNoAMP, the sender
+// gets service-unavailable instead (§2.2.4).
+//
+// At a transit hop nothing is met unless the request says per-hop='true';
+// match-resource rules are met only where the server delivers the message
+// itself (NextHopLocal at an edge). A Request without rules, the zero one
+// included, meets nothing.
+func (r Request) Evaluate(o Outcome) Result {
+	res := Result{req: r, outcome: o}
+	if r.hop == HopEdge || r.perHop {
+		// The resource the sender addressed, for match-resource rules.
+		target := resourcePart(attrValue(r.msg, "to"))
+		delivers := r.hop == HopEdge && o.NextHop == NextHopLocal
+		for i := range r.rules {
+			ru := &r.rules[i]
+			if ru.skip || !ru.met(o, target, delivers) {
+				continue
+			}
+			if ru.Action == ActionNotify {
+				// A notify rule sends its event and processing goes on.
+				res.notified = append(res.notified, i)
+				continue
+			}
+			// The first met alert, drop or error rule ends processing.
+			res.overrider = i + 1
+			return res
 		}
 	}
-	return false
+	res.unavailable = r.hasRules && o.NextHop == NextHopNoAMP
+	return res
 }
 
-// SupportsCondition reports whether the server supports condition cond.
-func (c *Config) SupportsCondition(cond Condition) bool {
-	if !cond.defined() {
-		return false
-	}
-	if c == nil || len(c.Conditions) == 0 {
-		return true
-	}
-	for _, s := range c.Conditions {
-		if s == cond {
-			return true
-		}
-	}
-	return false
-}
-
-// Result is what the rules say about one delivery. The zero Result delivers
-// nothing and sends nothing.
+// Result is what the rules of a request say about one delivery. It holds
+// everything it reports: later calls, on the same Request or any other,
+// do not change it. The zero Result proceeds, with no message to pass on
+// and nothing to send.
 type Result struct {
-	// Deliver reports whether the server goes on with its default
-	// behaviour: true with no request, or when only notify rules were met.
-	Deliver bool
-	// Action is the met rule's action that overrides the default
-	// behaviour: ActionAlert, ActionDrop or ActionError; empty when none.
-	Action Action
-	// Err is ErrServiceUnavailable when the default behaviour would route
-	// the message on to a server without AMP; nil otherwise.
-	Err error
-
-	msg       *etree.Element
-	rules     *RuleSet
-	notified  bitset
-	final     int  // index of the rule that overrode delivery, or -1
-	unchanged bool // the message goes on as it is: routed on, or at a transit hop
-	stored    bool // the message is about to be stored
+	req         Request
+	outcome     Outcome
+	overrider   int   // 1 + the index of the rule that overrode the default behaviour; 0 when none did
+	unavailable bool  // the next hop lacks AMP (§2.2.4)
+	notified    []int // indexes of the met notify rules
 }
 
-// Rule returns the met rule that overrides the default behaviour, and false
-// when there is none.
-func (r *Result) Rule() (Rule, bool) {
-	if r.rules == nil || r.final < 0 || r.Action == "" {
+// Proceed reports whether the server goes on with its default behaviour:
+// true for a message without a request, and when no rule overrode the
+// default and the next hop does not lack AMP.
+func (r Result) Proceed() bool {
+	return r.overrider == 0 && !r.unavailable
+}
+
+// Action returns the action of the met rule that overrode the default
+// behaviour: ActionAlert, ActionDrop or ActionError; "" when none did.
+func (r Result) Action() Action {
+	rule, _ := r.Rule()
+	return rule.Action
+}
+
+// Rule returns the met rule that overrode the default behaviour, as
+// written, and false when there is none.
+func (r Result) Rule() (Rule, bool) {
+	if r.overrider == 0 {
 		return Rule{}, false
 	}
-	return r.rules.Rules[r.final], true
+	return r.req.rules[r.overrider-1].Rule, true
 }
 
 // Notified returns the met notify rules, in document order, or nil.
-func (r *Result) Notified() []Rule {
-	if r.rules == nil {
-		return nil
-	}
+func (r Result) Notified() []Rule {
 	var out []Rule
-	for i, rule := range r.rules.Rules {
-		if r.notified.has(i) {
-			out = append(out, rule)
-		}
+	for _, i := range r.notified {
+		out = append(out, r.req.rules[i].Rule)
 	}
 	return out
 }
 
-// fired reports whether rule i has fired in this evaluation.
-func (r *Result) fired(i int) bool {
-	return r.notified.has(i) || (r.Action != "" && i == r.final)
+// ServiceUnavailable reports whether the message is refused because the
+// rules left the default behaviour standing and it would be routed on to a
+// server without AMP (§2.2.4).
+func (r Result) ServiceUnavailable() bool {
+	return r.unavailable
 }
 
-// Remaining returns the rules that have not fired, to evaluate at a later
-// step of the same message: when direct delivery fails and the message is
-// stored instead, for example. It returns nil when the message carried no
-// request. The returned RuleSet may have no rules; evaluating it then meets
-// nothing.
-func (r *Result) Remaining() *RuleSet {
-	if r.rules == nil {
-		return nil
+// Remaining returns the request with only the rules that have not fired,
+// to evaluate at a later step of the same message: when direct delivery
+// fails and the message is stored instead, for example.
+func (r Result) Remaining() Request {
+	rest := r.req
+	if r.notified == nil && r.overrider == 0 {
+		return rest
 	}
-	rest := &RuleSet{PerHop: r.rules.PerHop, Rules: make([]Rule, 0, len(r.rules.Rules))}
-	for i, rule := range r.rules.Rules {
+	rest.rules = nil
+	for i, ru := range r.req.rules {
 		if !r.fired(i) {
-			rest.Rules = append(rest.Rules, rule)
+			rest.rules = append(rest.rules, ru)
 		}
 	}
 	return rest
 }
 
-// Message returns the message the server passes on when Deliver is true,
-// and nil otherwise. The caller's element is never modified; a changed
-// message is a copy.
+// fired reports whether rule i fired in this evaluation.
+func (r Result) fired(i int) bool {
+	if i == r.overrider-1 {
+		return true
+	}
+	for _, n := range r.notified {
+		if n == i {
+			return true
+		}
+	}
+	return false
+}
+
+// Message returns the message the server passes on when Proceed reports
+// true, and nil otherwise. The caller's element is never modified; a
+// changed message is a copy.
 //
 //   - A message without a request, or one routed on to another server or
 //     processed at a transit hop, is returned as it is, <amp/> included,
 //     since the next server processes it.
 //   - A message about to be stored keeps in its <amp/> only the rules that
-//     have not fired, to be evaluated when it is dispatched; the <amp/> is
-//     removed when none remain.
+//     have not fired, as written, to be evaluated when it is dispatched; the
+//     <amp/> is removed when none remain.
 //   - A message delivered to the recipient's sessions, forwarded, sent to
 //     a gateway or not delivered at all loses its <amp/>: the recipient's
 //     server does not pass the request on to the client.
-func (r *Result) Message() *etree.Element {
-	if r.Deliver && r.rules == nil {
-		// Inlined: a message without a request costs no call.
-		return r.msg
-	}
-	return r.message()
-}
-
-// message is Message for a request.
-func (r *Result) message() *etree.Element {
-	if !r.Deliver {
+//
+// The zero Result, and one from the zero Request, return nil.
+func (r Result) Message() *etree.Element {
+	msg := r.req.msg
+	switch {
+	case !r.Proceed() || msg == nil:
 		return nil
-	}
-	if r.rules == nil || r.unchanged {
-		return r.msg
+	case !r.req.hasRules || r.req.hop == HopTransit || r.outcome.NextHop != NextHopLocal:
+		return msg
 	}
 	var keep *etree.Element
-	if r.stored {
-		if rest := r.Remaining(); len(rest.Rules) > 0 {
-			keep = rest.Element()
+	if r.outcome.Delivery == DeliveryStored {
+		if rest := r.Remaining(); len(rest.rules) > 0 {
+			keep = ampElement(rest.perHop, rest.rules, 0)
 		}
 	}
-	return withoutAMP(r.msg, keep)
-}
-
-// Evaluate processes the rules of a request against the delivery the server
-// is about to make (§2.2.3), in document order: each met notify rule adds
-// an event and processing goes on; the first met alert, drop or error rule
-// ends processing and overrides the default behaviour.
-//
-// Evaluate expects rules that passed Validate: a rule it does not
-// understand, or whose action or condition c does not support, is never
-// met. With PresenceDenied only drop rules can be met. At a transit hop
-// nothing is met unless the request says per-hop='true', and match-resource
-// rules are met only where the server delivers the message itself
-// (NextHopLocal at an edge). A nil rs is a message without a request: the
-// Result delivers it unchanged.
-func (c *Config) Evaluate(msg *etree.Element, rs *RuleSet, o Outcome) Result {
-	if rs == nil {
-		// Inlined: a message without a request costs no call. Without
-		// rules the Result never reads the outcome.
-		return Result{Deliver: true, msg: msg, final: -1}
-	}
-	return c.evaluate(msg, rs, o)
-}
-
-// evaluate is Evaluate for a request.
-func (c *Config) evaluate(msg *etree.Element, rs *RuleSet, o Outcome) (res Result) {
-	// Field by field: a composite literal would be built aside and copied.
-	res.Deliver, res.msg, res.rules, res.final = true, msg, rs, -1
-	res.unchanged = o.Hop == HopTransit || o.NextHop != NextHopLocal
-	res.stored = o.Deliver == DeliverStored
-	if msg == nil {
-		return res
-	}
-	if o.Hop == HopTransit && !rs.PerHop {
-		res.routeCheck(o.NextHop)
-		return res
-	}
-	// target, the resource of the message's to, is read for the first
-	// match-resource rule.
-	target, haveTarget := "", false
-	// met knows only the conditions XEP-0079 defines, and the switch below
-	// only its actions: with the default configuration nothing else needs
-	// checking.
-	everyAction := c == nil || len(c.Actions) == 0
-	everyCondition := c == nil || len(c.Conditions) == 0
-	for i := range rs.Rules {
-		rule := &rs.Rules[i]
-		if (!everyAction && !c.SupportsAction(rule.Action)) ||
-			(!everyCondition && !c.SupportsCondition(rule.Condition)) {
-			continue
-		}
-		if o.Presence == PresenceDenied && rule.Action != ActionDrop {
-			continue
-		}
-		if rule.Condition == CondMatchResource && !haveTarget {
-			target, haveTarget = resourcePart(attrValue(msg, "to")), true
-		}
-		if !rule.met(&o, target) {
-			continue
-		}
-		switch rule.Action {
-		case ActionNotify:
-			res.notified.set(i)
-		case ActionAlert, ActionDrop, ActionError:
-			res.Deliver = false
-			res.Action = rule.Action
-			res.final = i
-			return res
-		}
-	}
-	res.routeCheck(o.NextHop)
-	return res
-}
-
-// routeCheck refuses, with service-unavailable, to route a request on to a
-// server that does not support AMP.
-func (r *Result) routeCheck(next NextHop) {
-	if r.Deliver && next == NextHopNoAMP {
-		r.Deliver = false
-		r.Err = ErrServiceUnavailable
-	}
-}
-
-// bitset is a set of rule indexes that allocates only past 64 rules.
-type bitset struct {
-	low  uint64
-	high []uint64
-}
-
-func (b *bitset) set(i int) {
-	if i < 64 {
-		b.low |= 1 << uint(i)
-		return
-	}
-	w := i/64 - 1
-	for len(b.high) <= w {
-		b.high = append(b.high, 0)
-	}
-	b.high[w] |= 1 << uint(i%64)
-}
-
-func (b *bitset) has(i int) bool {
-	if i < 64 {
-		return b.low&(1<<uint(i)) != 0
-	}
-	w := i/64 - 1
-	return w < len(b.high) && b.high[w]&(1<<uint(i%64)) != 0
+	return withoutAMP(msg, keep)
 }
 
 // withoutAMP returns a copy of msg without its <amp/> children in the AMP
 // namespace, with keep, if not nil, in the place of the first one. The
 // copy declares the namespaces, default and prefixed, that msg inherits
-// from its ancestors.
+// from its ancestors, so that it keeps its meaning on its own.
 func withoutAMP(msg *etree.Element, keep *etree.Element) *etree.Element {
 	out := msg.Copy()
 	first := -1
@@ -431,23 +596,21 @@ func withoutAMP(msg *etree.Element, keep *etree.Element) *etree.Element {
 // keep their namespaces.
 func inheritedNS(el *etree.Element) []etree.Attr {
 	var decls []etree.Attr
-	needed := func(a etree.Attr) bool {
-		for _, d := range el.Attr {
+	declared := func(a etree.Attr, in []etree.Attr) bool {
+		for _, d := range in {
 			if d.Space == a.Space && d.Key == a.Key {
-				return false
+				return true
 			}
 		}
-		for _, d := range decls {
-			if d.Space == a.Space && d.Key == a.Key {
-				return false
-			}
-		}
-		return a.Space == "" || usesPrefix(el, a.Key)
+		return false
 	}
 	for p := el.Parent(); p != nil; p = p.Parent() {
 		for _, a := range p.Attr {
 			isDecl := a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
-			if isDecl && needed(a) {
+			if !isDecl || declared(a, el.Attr) || declared(a, decls) {
+				continue
+			}
+			if a.Space == "" || usesPrefix(el, a.Key) {
 				decls = append(decls, etree.Attr{Space: a.Space, Key: a.Key, Value: a.Value})
 			}
 		}

@@ -12,51 +12,39 @@ type Condition string
 
 // The conditions XEP-0079 defines.
 const (
-	// CondDeliver is met when the server's default behaviour for the
-	// message is the rule's Deliver value.
-	CondDeliver Condition = "deliver"
-	// CondExpireAt is met when the message would be dispatched on or after
-	// the rule's value, an XEP-0082 DateTime in UTC.
-	CondExpireAt Condition = "expire-at"
-	// CondMatchResource is met when the resource the message would be
-	// delivered to matches the intended one as the rule's MatchResource
-	// value says.
-	CondMatchResource Condition = "match-resource"
+	// ConditionDeliver is met when the server's default behaviour for the
+	// message is the rule's value, a Delivery.
+	ConditionDeliver Condition = "deliver"
+	// ConditionExpireAt is met when the message would be dispatched on or
+	// after the rule's value, an XEP-0082 DateTime in UTC.
+	ConditionExpireAt Condition = "expire-at"
+	// ConditionMatchResource is met when the resource the message would be
+	// delivered to matches the intended one as the rule's value, a
+	// MatchResource, says.
+	ConditionMatchResource Condition = "match-resource"
 )
 
-// Conditions lists the conditions XEP-0079 defines, in its order.
-var conditions = [...]Condition{CondDeliver, CondExpireAt, CondMatchResource}
+// allConditions lists the conditions XEP-0079 defines, in its order.
+var allConditions = [...]Condition{ConditionDeliver, ConditionExpireAt, ConditionMatchResource}
 
-func (c Condition) defined() bool {
-	return c == CondDeliver || c == CondExpireAt || c == CondMatchResource
-}
-
-// Deliver is a value of the deliver condition: what the server would do
-// with the message at the moment of processing (§3.3.1).
-type Deliver string
+// Delivery is a value of the deliver condition, and what the server would
+// do with the message at the moment of processing (§3.3.1).
+type Delivery string
 
 // The values of the deliver condition.
 const (
-	// DeliverDirect: delivered to the recipient's session, or routed on to
-	// the next server.
-	DeliverDirect Deliver = "direct"
-	// DeliverForward: forwarded to another XMPP address.
-	DeliverForward Deliver = "forward"
-	// DeliverGateway: sent through a gateway to a non-XMPP address.
-	DeliverGateway Deliver = "gateway"
-	// DeliverNone: not delivered at all.
-	DeliverNone Deliver = "none"
-	// DeliverStored: stored offline for later delivery.
-	DeliverStored Deliver = "stored"
+	// DeliveryDirect: delivered to the recipient's session, or routed on
+	// to the next server.
+	DeliveryDirect Delivery = "direct"
+	// DeliveryForward: forwarded to another XMPP address.
+	DeliveryForward Delivery = "forward"
+	// DeliveryGateway: sent through a gateway to a non-XMPP address.
+	DeliveryGateway Delivery = "gateway"
+	// DeliveryNone: not delivered at all.
+	DeliveryNone Delivery = "none"
+	// DeliveryStored: stored offline for later delivery.
+	DeliveryStored Delivery = "stored"
 )
-
-func (d Deliver) defined() bool {
-	switch d {
-	case DeliverDirect, DeliverForward, DeliverGateway, DeliverNone, DeliverStored:
-		return true
-	}
-	return false
-}
 
 // MatchResource is a value of the match-resource condition (§3.3.3).
 type MatchResource string
@@ -64,59 +52,67 @@ type MatchResource string
 // The values of the match-resource condition. Only exact string equality
 // of resources counts: there is no partial matching.
 const (
-	// MatchAny is met when the message would be delivered directly, to
-	// whatever resource.
-	MatchAny MatchResource = "any"
-	// MatchExact is met when the message would be delivered directly to the
-	// intended resource, or, for a bare JID, stored offline.
-	MatchExact MatchResource = "exact"
-	// MatchOther is met when the message would be delivered directly to a
-	// resource other than the intended one.
-	MatchOther MatchResource = "other"
+	// MatchResourceAny is met when the message would be delivered
+	// directly, to whatever resource.
+	MatchResourceAny MatchResource = "any"
+	// MatchResourceExact is met when the message would be delivered
+	// directly to the intended resource, or, for a bare JID, stored
+	// offline.
+	MatchResourceExact MatchResource = "exact"
+	// MatchResourceOther is met when the message would be delivered
+	// directly to a resource other than the intended one.
+	MatchResourceOther MatchResource = "other"
 )
 
-// check reports why value is not a value condition c defines, or nil.
-func (c Condition) check(value string) error {
+// checkValue reports why value is not a value that condition c defines,
+// or nil; for expire-at it stores the time in *at.
+func (c Condition) checkValue(value string, at *time.Time) error {
 	switch c {
-	case CondDeliver:
-		if !Deliver(value).defined() {
-			return fmt.Errorf("deliver value %q is not direct, forward, gateway, none or stored", value)
+	case ConditionDeliver:
+		switch Delivery(value) {
+		case DeliveryDirect, DeliveryForward, DeliveryGateway, DeliveryNone, DeliveryStored:
+			return nil
 		}
-	case CondExpireAt:
-		if _, err := ParseDateTime(value); err != nil {
-			return err
-		}
-	case CondMatchResource:
+		return fmt.Errorf("deliver value %q is not direct, forward, gateway, none or stored", value)
+	case ConditionExpireAt:
+		t, err := parseDateTime(value)
+		*at = t
+		return err
+	case ConditionMatchResource:
 		switch MatchResource(value) {
-		case MatchAny, MatchExact, MatchOther:
-		default:
-			return fmt.Errorf("match-resource value %q is not any, exact or other", value)
+		case MatchResourceAny, MatchResourceExact, MatchResourceOther:
+			return nil
 		}
+		return fmt.Errorf("match-resource value %q is not any, exact or other", value)
 	}
-	return nil
+	return fmt.Errorf("condition %q", c)
 }
 
-// met reports whether rule r is met by outcome o, where target is the
-// resource of the message's to attribute.
-func (r *Rule) met(o *Outcome, target string) bool {
+// met reports whether acceptable rule r is met by outcome o, where target
+// is the resource of the message's to attribute, and delivers says whether
+// this server delivers the message itself.
+func (r *rule) met(o Outcome, target string, delivers bool) bool {
 	switch r.Condition {
-	case CondDeliver:
-		return o.Deliver != "" && Deliver(r.Value) == o.Deliver
-	case CondExpireAt:
-		at, err := ParseDateTime(r.Value)
-		return err == nil && !o.Time.IsZero() && !o.Time.Before(at)
-	case CondMatchResource:
-		if o.Hop == HopTransit || o.NextHop != NextHopLocal {
+	case ConditionDeliver:
+		return Delivery(r.Value) == o.Delivery
+	case ConditionExpireAt:
+		// The zero time is no time of dispatch: nothing has expired.
+		return !o.Time.IsZero() && !o.Time.Before(r.at)
+	case ConditionMatchResource:
+		// Only the server that delivers to the recipient's sessions or
+		// storage knows the resource (§3.3.3).
+		if !delivers {
 			return false
 		}
 		switch MatchResource(r.Value) {
-		case MatchAny:
-			return o.Deliver == DeliverDirect
-		case MatchExact:
-			return (o.Deliver == DeliverDirect && o.Resource == target) ||
-				(o.Deliver == DeliverStored && target == "")
-		case MatchOther:
-			return o.Deliver == DeliverDirect && o.Resource != target
+		case MatchResourceAny:
+			return o.Delivery == DeliveryDirect
+		case MatchResourceExact:
+			// A bare JID meant no resource: storage matches it exactly.
+			return (o.Delivery == DeliveryDirect && o.Resource == target) ||
+				(o.Delivery == DeliveryStored && target == "")
+		case MatchResourceOther:
+			return o.Delivery == DeliveryDirect && o.Resource != target
 		}
 	}
 	return false
@@ -131,18 +127,47 @@ func resourcePart(jid string) string {
 	return ""
 }
 
-// ErrDateTime is the error ParseDateTime wraps for a value that is not an
-// XEP-0082 DateTime in UTC.
+// ErrDateTime is the error that ParseDateTime, and the refusal of an
+// expire-at rule, wrap for a value that is not an XEP-0082 DateTime in UTC.
 var ErrDateTime = errors.New("amp: not an XEP-0082 DateTime in UTC")
+
+// dateTimeError says why a value is not an XEP-0082 DateTime in UTC.
+type dateTimeError struct{ value, why string }
+
+func (e *dateTimeError) Error() string {
+	return fmt.Sprintf("%q is not an XEP-0082 DateTime in UTC: %s", e.value, e.why)
+}
+
+func (e *dateTimeError) Is(target error) bool { return target == ErrDateTime }
 
 // ParseDateTime parses an XEP-0082 DateTime in UTC, the value of an
 // expire-at rule: CCYY-MM-DDThh:mm:ss, optional fractional seconds of one
-// or more digits (kept to the nanosecond), then "Z" or "+00:00". Years run
-// from 0001 to 9999. Other time zones, leap seconds (ss = 60) and dates
-// that do not exist are refused with an error that wraps ErrDateTime.
+// or more digits (kept to the nanosecond; further digits are ignored),
+// then "Z" or "+00:00". Years run from 0001 to 9999. Other time zones,
+// leap seconds (ss = 60) and dates that do not exist are refused with an
+// error that wraps ErrDateTime.
 func ParseDateTime(s string) (time.Time, error) {
+	t, err := parseDateTime(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("amp: %w", err)
+	}
+	return t, nil
+}
+
+// FormatDateTime writes t as an XEP-0082 DateTime in UTC, the value of an
+// expire-at rule: t is converted to UTC whatever its location, and written
+// as CCYY-MM-DDThh:mm:ss, then fractional seconds without trailing zeros
+// when t has any, then "Z". ParseDateTime reads it back for the years 0001
+// to 9999; a time outside them has no XEP-0082 form and gives a value that
+// a server refuses.
+func FormatDateTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.999999999Z")
+}
+
+// parseDateTime is ParseDateTime with an error without the package prefix.
+func parseDateTime(s string) (time.Time, error) {
 	bad := func(why string) (time.Time, error) {
-		return time.Time{}, fmt.Errorf("%w: %q: %s", ErrDateTime, s, why)
+		return time.Time{}, &dateTimeError{s, why}
 	}
 	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return bad("not CCYY-MM-DDThh:mm:ss")
@@ -158,13 +183,13 @@ func ParseDateTime(s string) (time.Time, error) {
 		return v
 	}
 	year, month, day := num(0, 4), num(5, 2), num(8, 2)
-	hour, min, sec := num(11, 2), num(14, 2), num(17, 2)
+	hour, minute, sec := num(11, 2), num(14, 2), num(17, 2)
 	switch {
-	case year < 0 || month < 0 || day < 0 || hour < 0 || min < 0 || sec < 0:
+	case year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || sec < 0:
 		return bad("not CCYY-MM-DDThh:mm:ss")
 	case year == 0:
 		return bad("year 0000")
-	case month < 1 || month > 12 || day < 1 || hour > 23 || min > 59:
+	case month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59:
 		return bad("out of range")
 	case sec > 59:
 		return bad("leap second")
@@ -188,7 +213,7 @@ func ParseDateTime(s string) (time.Time, error) {
 	if rest != "Z" && rest != "+00:00" {
 		return bad("not UTC (Z or +00:00)")
 	}
-	t := time.Date(year, time.Month(month), day, hour, min, sec, nsec, time.UTC)
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
 	if t.Day() != day {
 		return bad("no such day")
 	}

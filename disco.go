@@ -13,27 +13,23 @@ const nsDiscoInfo = "http://jabber.org/protocol/disco#info"
 //     action and NS+"?condition=Y" for each supported condition, in the
 //     order XEP-0079 defines them;
 //   - nil for any other node.
-func (c *Config) Features(node string) []string {
+func (p *Processor) Features(node string) []string {
+	p = p.orDefault()
 	switch node {
 	case "":
-		if c == nil || !c.RootFeatures {
+		if !p.rootFeatures {
 			return []string{NS}
 		}
 	case NS:
 	default:
 		return nil
 	}
-	out := make([]string, 0, 1+len(actions)+len(conditions))
-	out = append(out, NS)
-	for _, a := range actions {
-		if c.SupportsAction(a) {
-			out = append(out, NS+"?action="+string(a))
-		}
+	out := []string{NS}
+	for _, a := range p.actions {
+		out = append(out, NS+"?action="+string(a))
 	}
-	for _, cond := range conditions {
-		if c.SupportsCondition(cond) {
-			out = append(out, NS+"?condition="+string(cond))
-		}
+	for _, c := range p.conditions {
+		out = append(out, NS+"?condition="+string(c))
 	}
 	return out
 }
@@ -43,25 +39,21 @@ func (c *Config) Features(node string) []string {
 // answer, with the identity of category server and type im that the
 // XEP-0030 registry defines (example 4 of XEP-0079 swaps the two). It returns nil
 // for any other node, which a server answers with item-not-found.
-func (c *Config) DiscoInfo(node string) *etree.Element {
-	features := c.Features(node)
+func (p *Processor) DiscoInfo(node string) *etree.Element {
+	features := p.Features(node)
 	if features == nil {
 		return nil
 	}
-	q := newElement("query", 2)
-	q.Attr = append(q.Attr, etree.Attr{Key: "xmlns", Value: nsDiscoInfo})
+	q := etree.NewElement("query")
+	q.CreateAttr("xmlns", nsDiscoInfo)
 	if node != "" {
-		q.Attr = append(q.Attr, etree.Attr{Key: "node", Value: node})
-		id := newElement("identity", 2)
-		id.Attr = append(id.Attr,
-			etree.Attr{Key: "category", Value: "server"},
-			etree.Attr{Key: "type", Value: "im"})
-		q.AddChild(id)
+		q.CreateAttr("node", node)
+		id := q.CreateElement("identity")
+		id.CreateAttr("category", "server")
+		id.CreateAttr("type", "im")
 	}
 	for _, f := range features {
-		el := newElement("feature", 1)
-		el.Attr = append(el.Attr, etree.Attr{Key: "var", Value: f})
-		q.AddChild(el)
+		q.CreateElement("feature").CreateAttr("var", f)
 	}
 	return q
 }
@@ -69,7 +61,7 @@ func (c *Config) DiscoInfo(node string) *etree.Element {
 // StreamFeature returns the stream feature a server may list in
 // <stream:features/>: <amp xmlns='http://jabber.org/features/amp'/> (§8).
 func StreamFeature() *etree.Element {
-	el := newElement("amp", 1)
-	el.Attr = append(el.Attr, etree.Attr{Key: "xmlns", Value: NSFeature})
+	el := etree.NewElement("amp")
+	el.CreateAttr("xmlns", NSFeature)
 	return el
 }

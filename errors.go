@@ -34,13 +34,28 @@ var (
 	ErrFailedRules = errors.New("amp: rules failed")
 )
 
-// ErrNoSender is returned by Parse for a request whose message has no from
-// attribute: there is nobody to answer. A server stamps the sender's full
-// JID on a message before it routes it.
-var ErrNoSender = errors.New("amp: the message has no from attribute")
+// Errors for which there is nobody to answer: Parse returns them, or an
+// error that wraps them, and the server drops the message without a reply.
+var (
+	// ErrNoSender is a request whose message has no from attribute. A
+	// server stamps the sender's full JID on a message before it routes it.
+	ErrNoSender = errors.New("amp: the message has no from attribute")
+	// ErrNotMessage is an element that is not a <message/> stanza: nil,
+	// named otherwise, or in a namespace other than jabber:client,
+	// jabber:server, jabber:component:accept or none.
+	ErrNotMessage = errors.New("amp: not a message stanza")
+)
 
-// Error is an AMP error: a refusal of a request by Parse or Validate, or,
-// read by ParseEvent, the error a server sent.
+// notMessage returns the error for msg, which is not a <message/> stanza.
+func notMessage(msg *etree.Element) error {
+	if msg == nil {
+		return fmt.Errorf("%w: nil element", ErrNotMessage)
+	}
+	return fmt.Errorf("%w: <%s/> in namespace %q", ErrNotMessage, cut(msg.FullTag(), 64), cut(msg.NamespaceURI(), 64))
+}
+
+// Error is an AMP error: a refusal of a request by Parse, or, read by
+// ParseEvent, the error a server sent.
 type Error struct {
 	// Kind is one of ErrBadRequest, ErrUnsupportedAction,
 	// ErrUnsupportedCondition, ErrNotAcceptable, ErrServiceUnavailable and
@@ -50,20 +65,30 @@ type Error struct {
 	// rule that fails, or of the first rule past the limit; -1 when the
 	// error is not about one rule.
 	Index int
-	// Rules are the rules the error lists, in document order: every rule
-	// that fails with Kind.
+	// Rules are the rules the error lists, in document order and as
+	// written: every rule that fails with Kind, or the rules past the
+	// limit, at most MaxRules of them.
 	Rules []Rule
 	// Err says why the first rule fails, or why the request is bad; it may
 	// be nil.
 	Err error
 
-	request *RuleSet // the request, echoed in the error stanza
+	// What Reply needs: the refused message, and the rules it echoes and
+	// lists as written. msg is nil for an Error that ParseEvent read.
+	msg         *etree.Element
+	perHop      bool
+	echo        []rule
+	listed      []rule
+	maxValueLen int
 }
 
 // Error returns the kind, the position of the first failing rule counted
 // from 1, and the cause: "amp: unsupported action: rule 2: action \"x\"".
 func (e *Error) Error() string {
-	msg := e.Kind.Error()
+	msg := "amp: AMP error"
+	if e.Kind != nil {
+		msg = e.Kind.Error()
+	}
 	if e.Index >= 0 {
 		msg = fmt.Sprintf("%s: rule %d", msg, e.Index+1)
 	}
@@ -103,51 +128,36 @@ func wireForm(kind error) stanzaError {
 	return stanzaError{"bad-request", "modify", "400", "", ""}
 }
 
-// ErrorReply returns the error stanza that answers msg for err, an
-// [*Error] from Parse or Validate: a <message type='error'/> from server to
-// msg's sender with msg's id, echoing the request's rules in a plain <amp/>
-// and carrying the <error/> of err's kind with the failing rules (§7). It
-// returns nil when err is nil or holds no *Error.
-func ErrorReply(msg *etree.Element, server string, err error) *etree.Element {
-	var e *Error
-	if msg == nil || !errors.As(err, &e) {
+// Reply returns the error stanza that answers the refused message (§7): a
+// <message type='error'/> from server to the message's sender, with its
+// id, echoing the request's rules in a plain <amp/> and carrying the
+// <error/> of e's kind with the rules e lists. Each attribute of an echoed
+// or listed rule is cut to MaxValueLen bytes, and at most MaxRules rules
+// are echoed, so that the reply's size is bounded by the limits. Reply
+// returns nil for an Error that ParseEvent read, which has no message to
+// answer, and for a nil e. Each call returns a new element.
+func (e *Error) Reply(server string) *etree.Element {
+	if e == nil || e.msg == nil {
 		return nil
 	}
-	return errorStanza(msg, server, e.request, e.Kind, e.Rules)
-}
-
-// errorStanza returns a refusal of msg: the echo of rs and the error of kind
-// listing rules.
-func errorStanza(msg *etree.Element, server string, rs *RuleSet, kind error, rules []Rule) *etree.Element {
-	m := reply(new(etree.Element), make([]etree.Attr, 5), make([]etree.Token, 2), msg, server, "error")
-	echo := newElement("amp", 2)
-	echo.Attr = append(echo.Attr, etree.Attr{Key: "xmlns", Value: NS})
-	if rs != nil {
-		if rs.PerHop {
-			echo.Attr = append(echo.Attr, etree.Attr{Key: "per-hop", Value: "true"})
-		}
-		appendRules(echo, rs.Rules)
-	}
-	m.AddChild(echo)
-	m.AddChild(errorElement(kind, rules))
+	m := reply(e.msg, server, "error")
+	m.AddChild(ampElement(e.perHop, e.echo, e.maxValueLen))
+	m.AddChild(errorElement(e.Kind, e.listed, e.maxValueLen))
 	return m
 }
 
-// errorElement returns the <error/> child for kind listing rules.
-func errorElement(kind error, rules []Rule) *etree.Element {
+// errorElement returns the <error/> child for kind listing rules, each
+// attribute cut to maxLen bytes.
+func errorElement(kind error, rules []rule, maxLen int) *etree.Element {
 	w := wireForm(kind)
-	el := newElement("error", 2)
-	el.Attr = append(el.Attr,
-		etree.Attr{Key: "type", Value: w.typ},
-		etree.Attr{Key: "code", Value: w.code})
-	cond := newElement(w.condition, 1)
-	cond.Attr = append(cond.Attr, etree.Attr{Key: "xmlns", Value: NSStanzas})
-	el.AddChild(cond)
+	el := etree.NewElement("error")
+	el.CreateAttr("type", w.typ)
+	el.CreateAttr("code", w.code)
+	el.CreateElement(w.condition).CreateAttr("xmlns", NSStanzas)
 	if w.container != "" {
-		c := newElement(w.container, 1)
-		c.Attr = append(c.Attr, etree.Attr{Key: "xmlns", Value: w.ns})
-		appendRules(c, rules)
-		el.AddChild(c)
+		c := el.CreateElement(w.container)
+		c.CreateAttr("xmlns", w.ns)
+		appendRules(c, rules, maxLen)
 	}
 	return el
 }
@@ -175,13 +185,13 @@ func readError(msg *etree.Element) *Error {
 		case ns == NSStanzas && condition == "":
 			condition = el.Tag
 		case ns == NS && el.Tag == "unsupported-actions":
-			e.Kind, e.Rules = ErrUnsupportedAction, containerRules(el, NS)
+			e.Kind, e.Rules = ErrUnsupportedAction, ruleValues(readRules(el, NS))
 		case ns == NS && el.Tag == "unsupported-conditions":
-			e.Kind, e.Rules = ErrUnsupportedCondition, containerRules(el, NS)
+			e.Kind, e.Rules = ErrUnsupportedCondition, ruleValues(readRules(el, NS))
 		case ns == NS && el.Tag == "invalid-rules":
-			e.Kind, e.Rules = ErrNotAcceptable, containerRules(el, NS)
+			e.Kind, e.Rules = ErrNotAcceptable, ruleValues(readRules(el, NS))
 		case ns == NSErrors && el.Tag == "failed-rules":
-			e.Kind, e.Rules = ErrFailedRules, containerRules(el, NSErrors)
+			e.Kind, e.Rules = ErrFailedRules, ruleValues(readRules(el, NSErrors))
 		}
 	}
 	if e.Rules == nil {
@@ -195,22 +205,4 @@ func readError(msg *etree.Element) *Error {
 		}
 	}
 	return e
-}
-
-// containerRules reads the <rule/> children of an error container whose
-// rules are in namespace ns.
-func containerRules(c *etree.Element, ns string) []Rule {
-	var rules []Rule
-	for _, t := range c.Child {
-		el, ok := t.(*etree.Element)
-		if !ok || el.Tag != "rule" || el.NamespaceURI() != ns {
-			continue
-		}
-		rules = append(rules, Rule{
-			Condition: Condition(attrValue(el, "condition")),
-			Action:    Action(attrValue(el, "action")),
-			Value:     attrValue(el, "value"),
-		})
-	}
-	return rules
 }
