@@ -251,9 +251,8 @@ func errorIs(ev *amp.Event, kind error) bool {
 
 // errorRules returns the rules the <error/> of ev lists.
 func errorRules(ev *amp.Event) []amp.Rule {
-	var e *amp.Error
-	if ev.Err == nil || !errors.As(ev.Err, &e) || e == nil {
+	if ev.Err == nil {
 		return nil
 	}
-	return e.Rules
+	return ev.Err.Rules
 }

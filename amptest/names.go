@@ -9,17 +9,17 @@ import (
 // The amp library's names the kit uses for conditions and their values,
 // in one place.
 const (
-	condDeliver       = amp.CondDeliver
-	condExpireAt      = amp.CondExpireAt
-	condMatchResource = amp.CondMatchResource
+	condDeliver       = amp.ConditionDeliver
+	condExpireAt      = amp.ConditionExpireAt
+	condMatchResource = amp.ConditionMatchResource
 
-	deliverDirect = string(amp.DeliverDirect)
-	deliverStored = string(amp.DeliverStored)
-	deliverNone   = string(amp.DeliverNone)
+	deliverDirect = string(amp.DeliveryDirect)
+	deliverStored = string(amp.DeliveryStored)
+	deliverNone   = string(amp.DeliveryNone)
 
-	matchAny   = string(amp.MatchAny)
-	matchExact = string(amp.MatchExact)
-	matchOther = string(amp.MatchOther)
+	matchAny   = string(amp.MatchResourceAny)
+	matchExact = string(amp.MatchResourceExact)
+	matchOther = string(amp.MatchResourceOther)
 )
 
 // xepActions and xepConditions are what XEP-0079 defines, in its order.
@@ -30,4 +30,4 @@ var (
 
 // formatDateTime writes t as an XEP-0082 DateTime in UTC, as expire-at
 // takes it.
-func formatDateTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+func formatDateTime(t time.Time) string { return amp.FormatDateTime(t) }
