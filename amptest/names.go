@@ -29,5 +29,5 @@ var (
 )
 
 // formatDateTime writes t as an XEP-0082 DateTime in UTC, as expire-at
-// takes it.
-func formatDateTime(t time.Time) string { return amp.FormatDateTime(t) }
+// takes it, in whole seconds so that transcripts stay readable.
+func formatDateTime(t time.Time) string { return amp.FormatDateTime(t.Truncate(time.Second)) }

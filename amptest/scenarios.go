@@ -144,7 +144,7 @@ func actionScenarios(a amp.Action) []scenario {
 		}
 	}
 	return []scenario{
-		deliver(deliverDirect, deliverStored, fmt.Sprintf("a %s deliver=direct rule is met for a message to an online resource, and a deliver=stored rule before it is not", a),
+		deliver(deliverDirect, deliverStored, fmt.Sprintf("%s deliver=direct rule is met for a message to an online resource, and a deliver=stored rule before it is not", withArticle(a)),
 			func(e *env, met, unmet amp.Rule) {
 				s := e.login(e.k.sender, "s")
 				r1 := e.login(e.k.recipient, "r1")
@@ -152,7 +152,7 @@ func actionScenarios(a amp.Action) []scenario {
 				e.send(s, msg)
 				e.exchange(e.acted(a, s, msg, met, r1)...)
 			}),
-		deliver(deliverStored, deliverNone, fmt.Sprintf("a %s deliver=stored rule is met for a message to an offline user, and the message is stored only if the action lets it through", a),
+		deliver(deliverStored, deliverNone, fmt.Sprintf("%s deliver=stored rule is met for a message to an offline user, and the message is stored only if the action lets it through", withArticle(a)),
 			func(e *env, met, unmet amp.Rule) {
 				s := e.login(e.k.sender, "s")
 				msg := e.message(e.jid(e.k.recipient), rules(unmet, met))
@@ -165,7 +165,7 @@ func actionScenarios(a amp.Action) []scenario {
 					e.quiet()
 				}
 			}),
-		deliver(deliverNone, deliverStored, fmt.Sprintf("a %s deliver=none rule is met for a headline to an offline user, which is not stored (RFC 6121 §8.5.2.2)", a),
+		deliver(deliverNone, deliverStored, fmt.Sprintf("%s deliver=none rule is met for a headline to an offline user, which is not stored (RFC 6121 §8.5.2.2)", withArticle(a)),
 			func(e *env, met, unmet amp.Rule) {
 				s := e.login(e.k.sender, "s")
 				msg := e.message(e.jid(e.k.recipient), rules(unmet, met))
@@ -177,7 +177,7 @@ func actionScenarios(a amp.Action) []scenario {
 			}),
 		{
 			name:       fmt.Sprintf("§3.3.2/expire-at=past/%s", a),
-			doc:        fmt.Sprintf("a %s expire-at rule whose time has passed is met on receipt, and one an hour ahead before it is not", a),
+			doc:        fmt.Sprintf("%s expire-at rule whose time has passed is met on receipt, and one an hour ahead before it is not", withArticle(a)),
 			actions:    []amp.Action{a},
 			conditions: []amp.Condition{condExpireAt},
 			run: func(e *env) {
@@ -193,7 +193,7 @@ func actionScenarios(a amp.Action) []scenario {
 		},
 		{
 			name:       fmt.Sprintf("§3.3.2/expire-at=passes-while-stored/%s", a),
-			doc:        fmt.Sprintf("a %s expire-at rule that passes while the message is stored is met when the message is dispatched at login", a),
+			doc:        fmt.Sprintf("%s expire-at rule that passes while the message is stored is met when the message is dispatched at login", withArticle(a)),
 			actions:    []amp.Action{a},
 			conditions: []amp.Condition{condExpireAt},
 			run: func(e *env) {
@@ -210,9 +210,9 @@ func actionScenarios(a amp.Action) []scenario {
 				e.exchange(e.acted(a, s, msg, met, r1)...)
 			},
 		},
-		match(matchAny, "", fmt.Sprintf("a %s match-resource=any rule is met for a message delivered to an online resource", a), false),
-		match(matchExact, matchOther, fmt.Sprintf("a %s match-resource=exact rule is met for a message to the online resource it names, and an other rule before it is not", a), false),
-		match(matchOther, matchExact, fmt.Sprintf("a %s match-resource=other rule is met for a message to an offline resource delivered to another, and an exact rule before it is not", a), true),
+		match(matchAny, "", fmt.Sprintf("%s match-resource=any rule is met for a message delivered to an online resource", withArticle(a)), false),
+		match(matchExact, matchOther, fmt.Sprintf("%s match-resource=exact rule is met for a message to the online resource it names, and an other rule before it is not", withArticle(a)), false),
+		match(matchOther, matchExact, fmt.Sprintf("%s match-resource=other rule is met for a message to an offline resource delivered to another, and an exact rule before it is not", withArticle(a)), true),
 	}
 }
 
@@ -475,7 +475,7 @@ func securityScenarios() []scenario {
 	for _, a := range []amp.Action{amp.ActionAlert, amp.ActionError, amp.ActionNotify} {
 		out = append(out, scenario{
 			name:       fmt.Sprintf("§9/no-subscription/%s", a),
-			doc:        fmt.Sprintf("a %s rule from a sender who may not see the recipient's presence is refused: not-acceptable", a),
+			doc:        fmt.Sprintf("%s rule from a sender who may not see the recipient's presence is refused: not-acceptable", withArticle(a)),
 			actions:    []amp.Action{a},
 			conditions: []amp.Condition{condDeliver},
 			outsider:   true,
@@ -570,4 +570,12 @@ func passedOn(msg *etree.Element, r1 *conn) *want {
 	return &want{to: []*conn{r1}, optional: true, desc: "the unprocessed message", match: func(el *etree.Element) bool {
 		return strings.Contains(serialize(el), body)
 	}}
+}
+
+// withArticle returns "an alert", "a drop" and so on, for the docs.
+func withArticle(a amp.Action) string {
+	if strings.ContainsRune("aeiou", rune(a[0])) {
+		return "an " + string(a)
+	}
+	return "a " + string(a)
 }
