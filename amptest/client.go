@@ -87,7 +87,39 @@ func dial(ctx context.Context, s *Server, a Account, resource string, log *trans
 		c.close(s.Timeout)
 		return nil, err
 	}
+	// A server handles a stream's stanzas in order: once it has answered
+	// an IQ sent after the presence, the session is available, and a
+	// message sent to it next is not stored instead.
+	id := c.jid.Resourcepart() + "-available"
+	if err := c.sendRaw(`<iq type='get' id='` + id + `'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`); err != nil {
+		c.close(s.Timeout)
+		return nil, err
+	}
+	if c.awaitIQ(id, time.Now().Add(s.Timeout)) == nil {
+		c.close(s.Timeout)
+		return nil, fmt.Errorf("logging in as %s: no answer to disco#info within %v", c.jid, s.Timeout)
+	}
 	return c, nil
+}
+
+// awaitIQ waits until deadline for the IQ answering id and removes it from
+// c's queue, leaving the rest. It returns nil when none arrived.
+func (c *conn) awaitIQ(id string, deadline time.Time) *etree.Element {
+	for {
+		c.mu.Lock()
+		for i, el := range c.queue {
+			if el.Tag == "iq" && attrValue(el, "id") == id {
+				c.queue = append(c.queue[:i:i], c.queue[i+1:]...)
+				c.mu.Unlock()
+				return el
+			}
+		}
+		c.mu.Unlock()
+		if !time.Now().Before(deadline) {
+			return nil
+		}
+		waitFor(c.notify, deadline)
+	}
 }
 
 // serve reads every stanza the server sends into c's queue.

@@ -106,7 +106,8 @@ type want struct {
 // is wrong with each that did, and every other message of the scenario
 // that arrived on any session.
 func (e *env) exchange(wants ...*want) {
-	deadline := time.Now().Add(e.k.s.Timeout)
+	start := time.Now()
+	deadline := start.Add(e.k.s.Timeout)
 	var extras []string
 	quietUntil := time.Time{}
 	for {
@@ -117,6 +118,11 @@ func (e *env) exchange(wants ...*want) {
 					continue
 				}
 				extras = append(extras, fmt.Sprintf("%s received %s", c.label, describe(el)))
+				// The scenario fails already: what is still missing
+				// gets Quiet more, not the whole Timeout.
+				if d := time.Now().Add(e.k.s.Quiet); d.Before(deadline) {
+					deadline = d
+				}
 			}
 		}
 		pending := 0
@@ -137,7 +143,7 @@ func (e *env) exchange(wants ...*want) {
 	for _, w := range wants {
 		switch {
 		case w.got == nil && !w.optional:
-			e.errorf("%s: nothing arrived within %v", w.desc, e.k.s.Timeout)
+			e.errorf("%s: nothing arrived within %v", w.desc, time.Since(start).Round(time.Millisecond))
 		case w.got != nil && w.check != nil:
 			for _, p := range w.check(w.got) {
 				e.errorf("%s: %s", w.desc, p)

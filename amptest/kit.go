@@ -128,28 +128,21 @@ func (k *kit) discoInfo(c *conn, node string) ([]string, string) {
 	if err := c.send(iq); err != nil {
 		return nil, err.Error()
 	}
-	deadline := time.Now().Add(k.s.Timeout)
-	for time.Now().Before(deadline) {
-		for _, el := range c.take() {
-			if el.Tag != "iq" || attrValue(el, "id") != id {
-				c.log.ignored(c.label, serialize(el))
-				continue
-			}
-			c.log.add(c.label, false, serialize(el))
-			if t := attrValue(el, "type"); t != "result" {
-				return nil, fmt.Sprintf("the server answered type %q", t)
-			}
-			var out []string
-			for _, q := range children(el, nsDisco, "query") {
-				for _, f := range children(q, nsDisco, "feature") {
-					out = append(out, attrValue(f, "var"))
-				}
-			}
-			return out, ""
-		}
-		waitFor(c.notify, deadline)
+	el := c.awaitIQ(id, time.Now().Add(k.s.Timeout))
+	if el == nil {
+		return nil, fmt.Sprintf("no answer within %v", k.s.Timeout)
 	}
-	return nil, fmt.Sprintf("no answer within %v", k.s.Timeout)
+	c.log.add(c.label, false, serialize(el))
+	if t := attrValue(el, "type"); t != "result" {
+		return nil, fmt.Sprintf("the server answered type %q", t)
+	}
+	var out []string
+	for _, q := range children(el, nsDisco, "query") {
+		for _, f := range children(q, nsDisco, "feature") {
+			out = append(out, attrValue(f, "var"))
+		}
+	}
+	return out, ""
 }
 
 // drain logs every account in with initial presence and waits until

@@ -15,8 +15,8 @@ import (
 // xmpp.js tests beside it check the stanzas with independent clients.
 
 // kitServer describes the test server listening on port to the kit: the
-// accounts of testConfig, where alice and bob see each other's presence
-// and carol sees nobody's.
+// accounts of testConfig, where alice may see bob's presence and carol
+// may not.
 func kitServer(port string) amptest.Server {
 	return amptest.Server{
 		Addr:   "127.0.0.1:" + port,
@@ -26,10 +26,7 @@ func kitServer(port string) amptest.Server {
 			{User: "bob", Password: "bob-pw"},
 			{User: "carol", Password: "carol-pw"},
 		},
-		Subscribed: []amptest.Subscription{
-			{Sender: "alice", Recipient: "bob"},
-			{Sender: "bob", Recipient: "alice"},
-		},
+		Subscribed:   []amptest.Subscription{{Sender: "alice", Recipient: "bob"}},
 		Quiet:        150 * time.Millisecond,
 		ExpireWindow: time.Second,
 		Timeout:      3 * time.Second,
@@ -40,6 +37,7 @@ func kitServer(port string) amptest.Server {
 // XEP-0079 defines, and supporting a MongooseIM-like subset, where the
 // kit skips the scenarios of what the server does not advertise.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		amp  amp.Config
@@ -95,6 +93,7 @@ func TestConformanceSubset(t *testing.T) {
 // mistake: the scenarios that must fail fail for the right reason, and no
 // scenario fails for a reason the mistake does not explain.
 func TestConformanceCatchesWiringFaults(t *testing.T) {
+	t.Parallel()
 	problem := func(phrase string) func(amptest.Result) bool {
 		return func(r amptest.Result) bool {
 			for _, p := range r.Problems {
@@ -113,6 +112,8 @@ func TestConformanceCatchesWiringFaults(t *testing.T) {
 		caught map[string]string
 		// blame says whether a failure is explained by the mistake.
 		blame func(amptest.Result) bool
+		// rosters, when set, replace the accounts' rosters.
+		rosters map[string]map[string]string
 	}{{
 		name:   "no evaluation at dispatch",
 		faults: wiringFaults{noDispatchEval: true},
@@ -130,10 +131,21 @@ func TestConformanceCatchesWiringFaults(t *testing.T) {
 	}, {
 		name:   "presence read from the sender's roster",
 		faults: wiringFaults{senderRoster: true},
+		// Subscriptions one way only, so that the two rosters disagree:
+		// bob lets alice see his presence but not carol, and carol lets
+		// bob see hers. Read from the sender's roster, alice may not see
+		// bob's presence and carol may.
+		rosters: map[string]map[string]string{
+			"alice": {"bob@localhost": "to"},
+			"bob":   {"alice@localhost": "from", "carol@localhost": "to"},
+			"carol": {"bob@localhost": "from"},
+		},
 		caught: map[string]string{
 			"§3.3.1/deliver=direct/notify": "received an AMP refusal (not-acceptable)",
 			"§3.3.1/deliver=direct/alert":  "received an AMP refusal (not-acceptable)",
 			"§2.2.5/no-body-in-event":      "received an AMP refusal (not-acceptable)",
+			"§9/no-subscription/notify":    "the not-acceptable refusal with <invalid-rules/>: nothing arrived",
+			"§9/no-subscription/error":     "the not-acceptable refusal with <invalid-rules/>: nothing arrived",
 		},
 		blame: problem("not-acceptable"),
 	}, {
@@ -161,6 +173,11 @@ func TestConformanceCatchesWiringFaults(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig(t, amp.Config{}, nil)
 			cfg.faults = tc.faults
+			for name, roster := range tc.rosters {
+				acct := cfg.Accounts[name]
+				acct.Roster = roster
+				cfg.Accounts[name] = acct
+			}
 			ts := start(t, cfg)
 			results, err := amptest.Check(context.Background(), kitServer(ts.port))
 			if err != nil {
