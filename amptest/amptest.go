@@ -159,7 +159,6 @@ func Check(ctx context.Context, s Server) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer k.close()
 	var out []Result
 	for _, sc := range k.scenarios() {
 		out = append(out, k.run(ctx, sc))
@@ -184,7 +183,6 @@ func Run(t *testing.T, s Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.close()
 	for _, sc := range k.scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
 			r := k.run(ctx, sc)

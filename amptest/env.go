@@ -51,17 +51,6 @@ func (e *env) login(user, name string) *conn {
 	return c
 }
 
-// logout ends c's session and waits until the server has closed it.
-func (e *env) logout(c *conn) {
-	for i, o := range e.conns {
-		if o == c {
-			e.conns = append(e.conns[:i:i], e.conns[i+1:]...)
-		}
-	}
-	e.collect(c)
-	c.close(e.k.s.Timeout)
-}
-
 // jid returns the bare JID of user.
 func (e *env) jid(user string) string { return user + "@" + e.k.s.Domain }
 
@@ -158,14 +147,6 @@ func (e *env) exchange(wants ...*want) {
 // quiet waits Quiet and records every message of the scenario that
 // arrives on any session as a problem.
 func (e *env) quiet() { e.exchange() }
-
-// collect moves what c received into the transcript, as a scenario's last
-// step before logging c out, so that no stanza is left unrecorded.
-func (e *env) collect(c *conn) {
-	for _, el := range e.incoming(c) {
-		e.errorf("unexpected: %s received %s", c.label, describe(el))
-	}
-}
 
 // incoming returns the messages c received that belong to this scenario,
 // and records everything c received in the transcript.

@@ -84,8 +84,6 @@ func newKit(ctx context.Context, s Server) (*kit, error) {
 	return k, nil
 }
 
-func (k *kit) close() {}
-
 // discover reads the server's support: the stream feature, and disco#info
 // at the root and at the AMP node.
 func (k *kit) discover(ctx context.Context) error {

@@ -2,7 +2,6 @@ package amptest
 
 import (
 	"encoding/xml"
-	"errors"
 	"io"
 	"strings"
 
@@ -84,18 +83,6 @@ func serialize(el *etree.Element) string {
 		return "<!-- " + err.Error() + " -->"
 	}
 	return s
-}
-
-// parseXML parses one element written as a string.
-func parseXML(s string) (*etree.Element, error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromString(s); err != nil {
-		return nil, err
-	}
-	if doc.Root() == nil {
-		return nil, errors.New("amptest: no element")
-	}
-	return doc.Root(), nil
 }
 
 // attr returns el's attribute key in no namespace, and whether it is there.

@@ -59,6 +59,12 @@ type config struct {
 // duration is a time.Duration written as "300ms" in JSON.
 type duration time.Duration
 
+// MarshalJSON writes d as "300ms".
+func (d duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a duration written as "300ms".
 func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
