@@ -168,15 +168,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 // table prints results and returns the exit code: 1 when any failed.
 func table(w io.Writer, results []amptest.Result, verbose bool) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tSECTION\tRESULT\t")
+	fmt.Fprintln(tw, "SCENARIO\tSECTION\tRESULT")
 	counts := map[amptest.Status]int{}
 	for _, r := range results {
 		counts[r.Status]++
-		note := ""
 		if r.Status == amptest.Skip {
-			note = r.Reason
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Section, r.Status, r.Reason)
+			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Section, r.Status, note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Section, r.Status)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d passed, %d failed, %d skipped\n", counts[amptest.Pass], counts[amptest.Fail], counts[amptest.Skip])

@@ -26,10 +26,10 @@ func TestTable(t *testing.T) {
 	var out bytes.Buffer
 	code := table(&out, results, false)
 	assert.Equal(t, 1, code, "a failure exits 1")
-	want := "SCENARIO                 SECTION  RESULT  \n" +
-		"§8/stream-feature        §8       pass    \n" +
-		"§3.3.2/expire-at=future  §3.3.2   skip    the server does not advertise expire-at\n" +
-		"§2.2.1/request/no-id     §2.2.1   fail    \n" +
+	want := "SCENARIO                 SECTION  RESULT\n" +
+		"§8/stream-feature        §8       pass\n" +
+		"§3.3.2/expire-at=future  §3.3.2   skip  the server does not advertise expire-at\n" +
+		"§2.2.1/request/no-id     §2.2.1   fail\n" +
 		"\n1 passed, 1 failed, 1 skipped\n" +
 		"\nFAIL §2.2.1/request/no-id: refused\n" +
 		"  - nothing arrived\n" +
