@@ -187,6 +187,10 @@ func waitFor(ch <-chan struct{}, deadline time.Time) {
 func (k *kit) run(ctx context.Context, sc scenario) (r Result) {
 	k.n++
 	r = Result{Name: sc.name, Section: strings.SplitN(sc.name, "/", 2)[0], Doc: sc.doc}
+	if err := ctx.Err(); err != nil {
+		r.Status, r.Reason = Skip, "the run ended before this scenario: "+err.Error()
+		return r
+	}
 	if why := k.unsupported(sc); why != "" {
 		r.Status, r.Reason = Skip, why
 		return r
