@@ -200,6 +200,13 @@ func (k *kit) run(ctx context.Context, sc scenario) (r Result) {
 		for _, c := range e.conns {
 			c.close(k.s.Timeout)
 		}
+		if len(e.conns) > 0 {
+			// A server may close its side of a stream before it counts the
+			// user offline: give it a moment, so that the next scenario's
+			// message for the user is stored and not sent to a session
+			// that is going away.
+			time.Sleep(k.s.Quiet / 4)
+		}
 		r.Stanzas = e.log.all()
 		switch {
 		case len(e.problems) > 0:
