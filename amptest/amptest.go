@@ -85,11 +85,11 @@ type Status int
 
 // The outcomes of a scenario.
 const (
-	// Pass: the server behaved as expected.
+	// Pass means the server behaved as expected.
 	Pass Status = iota
-	// Fail: the server did not; Result.Problems say how.
+	// Fail means it did not; Result.Problems say how.
 	Fail
-	// Skip: the scenario could not run; Result.Reason says why.
+	// Skip means the scenario could not run; Result.Reason says why.
 	Skip
 )
 

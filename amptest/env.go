@@ -54,7 +54,7 @@ func (e *env) login(user, name string) *conn {
 // jid returns the bare JID of user.
 func (e *env) jid(user string) string { return user + "@" + e.k.s.Domain }
 
-// message returns a message from c to to with a fresh id and a body
+// message returns a message to to with a fresh id and a body
 // naming it, carrying rules when rs is not nil. Messages are built as
 // trees and never as strings, so that attribute values are escaped.
 func (e *env) message(to string, rs *amp.RuleSet) *etree.Element {
