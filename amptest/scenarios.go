@@ -236,6 +236,35 @@ func (e *env) needsOtherResource(s *conn, to string, r1, r2 *conn) {
 
 func stagedScenarios() []scenario {
 	return []scenario{{
+		name:       "§3.3.1/deliver=none/unknown-user/notify",
+		doc:        "a notify deliver=none rule is met for a message to a user the server does not know; a service-unavailable error may follow",
+		actions:    []amp.Action{amp.ActionNotify},
+		conditions: []amp.Condition{condDeliver},
+		run: func(e *env) {
+			s := e.login(e.k.sender, "s")
+			rule := amp.Rule{Condition: condDeliver, Action: amp.ActionNotify, Value: deliverNone}
+			msg := e.message(e.token+"-nobody@"+e.k.s.Domain, rules(rule))
+			e.send(s, msg)
+			ev := e.event(s, msg, amp.ActionNotify, rule)
+			ev.optional = true
+			// XEP-0160 answers a message nobody receives with
+			// service-unavailable; a server may also hide whether a user
+			// exists, as §9 hides presence, and refuse the rule.
+			bounce := &want{to: []*conn{s}, optional: true, desc: "service-unavailable", match: func(el *etree.Element) bool {
+				return attrValue(el, "type") == "error" && errorKind(el) == "service-unavailable"
+			}}
+			refusal := &want{to: []*conn{s}, optional: true, desc: "the refusal", match: func(el *etree.Element) bool {
+				return attrValue(el, "type") == "error" && errorKind(el) == "not-acceptable"
+			}}
+			e.exchange(bounce, refusal, ev)
+			switch {
+			case refusal.got != nil && ev.got == nil:
+				e.skipf("the server refuses notify rules for a user it does not know (not-acceptable), as §9 allows")
+			case ev.got == nil:
+				e.errorf("%s: nothing arrived within %v", ev.desc, e.k.s.Timeout)
+			}
+		},
+	}, {
 		name:       "§2.2.3/staged/dispatch-evaluates-again",
 		doc:        "a stored message's rules are evaluated again when it is dispatched at login: deliver=stored fires at storage, deliver=direct at dispatch",
 		actions:    []amp.Action{amp.ActionNotify},
