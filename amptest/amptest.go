@@ -153,7 +153,9 @@ func (s Stanza) String() string {
 
 // Check runs every scenario against s and returns their results in order.
 // It returns an error, and no results, when it cannot start: s is
-// incomplete, or the accounts cannot log in. ctx bounds the whole run.
+// incomplete, or the accounts cannot log in. Once ctx ends, the scenarios
+// not yet run are skipped; each wait within a scenario is bounded by
+// s.Timeout and s.Quiet.
 func Check(ctx context.Context, s Server) ([]Result, error) {
 	k, err := newKit(ctx, s)
 	if err != nil {
