@@ -30,9 +30,9 @@ var allActions = [...]Action{ActionAlert, ActionDrop, ActionError, ActionNotify}
 // alert event, the error of the error action, or service-unavailable. A
 // drop sends nothing. Every reply comes from server, the processing
 // server's JID, goes to the original sender's full JID, carries the
-// original id and none of the original message's other children; each
-// attribute of a rule it echoes is cut to MaxValueLen bytes, and
-// service-unavailable echoes at most MaxRules rules. Replies returns nil
+// original id and none of the original message's other children; rules
+// are echoed as Error.Reply echoes them, and service-unavailable echoes at
+// most MaxRules rules. Replies returns nil
 // when there is nothing to send. Each call returns new elements.
 func (r Result) Replies(server string) []*etree.Element {
 	var out []*etree.Element

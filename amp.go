@@ -122,10 +122,10 @@ type Config struct {
 	// MaxRules is the most rules one request may carry; a request with more
 	// is refused as not acceptable. Default (0): 32. Negative is an error.
 	MaxRules int
-	// MaxValueLen is the longest condition, action or value attribute, in
-	// bytes, that a rule may carry; a longer one fails its rule as not
-	// acceptable, and replies cut what they echo to this length. Default
-	// (0): 256. Negative is an error.
+	// MaxValueLen is the longest value attribute, in bytes, that a rule
+	// may carry; a longer one fails its rule as not acceptable. Replies cut
+	// longer values, and condition and action names that XEP-0079 does not
+	// define, to this length. Default (0): 256. Negative is an error.
 	MaxValueLen int
 	// RootFeatures also lists the supported actions and conditions at the
 	// root of service discovery, for clients that look for them there.
@@ -368,6 +368,21 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 		return Request{}, err
 	}
 	return req, nil
+}
+
+// CheckRule reports whether p accepts r on a request at an edge server from
+// a sender with presence: nil when it does, and otherwise an [*Error] whose
+// Kind is the kind r fails with and whose Err says why. It is the check
+// Parse applies to each rule, for tools and clients that check a rule
+// alone; the Error answers no message, so its Reply is nil.
+func (p *Processor) CheckRule(r Rule, presence Presence) error {
+	p = p.orDefault()
+	ru := rule{Rule: r, written: r.nonEmpty()}
+	kind, why := p.check(&ru, HopEdge, presence)
+	if kind == nil {
+		return nil
+	}
+	return &Error{Kind: kind, Rules: []Rule{r}, Err: why}
 }
 
 // MayHaveRequest reports, without parsing, whether raw, the bytes of one

@@ -131,9 +131,10 @@ func wireForm(kind error) stanzaError {
 // Reply returns the error stanza that answers the refused message (§7): a
 // <message type='error'/> from server to the message's sender, with its
 // id, echoing the request's rules in a plain <amp/> and carrying the
-// <error/> of e's kind with the rules e lists. Each attribute of an echoed
-// or listed rule is cut to MaxValueLen bytes, and at most MaxRules rules
-// are echoed, so that the reply's size is bounded by the limits. Reply
+// <error/> of e's kind with the rules e lists. Each value of an echoed or
+// listed rule, and each condition or action name that XEP-0079 does not
+// define, is cut to MaxValueLen bytes, and at most MaxRules rules are
+// echoed, so that the reply's size is bounded by the limits. Reply
 // returns nil for an Error that ParseEvent read, which has no message to
 // answer, and for a nil e. Each call returns a new element.
 func (e *Error) Reply(server string) *etree.Element {

@@ -221,3 +221,13 @@ func TestSpecExamples(t *testing.T) {
 		require.Equal(t, w.Text, examples[i].Text, "%s: testdata/%s differs from the XEP; run go test -run TestSpecExamples -spec PATH -update", w.Name(), w.File())
 	}
 }
+
+// mustReadXML is readXML for Example functions, which have no testing.TB:
+// it panics on XML that does not parse.
+func mustReadXML(s string) *etree.Element {
+	el, err := parseXML(s)
+	if err != nil {
+		panic(fmt.Sprintf("parsing %q: %v", s, err))
+	}
+	return el
+}

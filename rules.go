@@ -198,7 +198,7 @@ func readRule(r *rule, el *etree.Element) {
 }
 
 // ampElement returns an <amp/> in the AMP namespace holding rules as
-// written, each attribute cut to maxLen bytes when maxLen is not 0.
+// writeRule writes them.
 func ampElement(perHop bool, rules []rule, maxLen int) *etree.Element {
 	amp := etree.NewElement("amp")
 	amp.CreateAttr("xmlns", NS)
@@ -209,27 +209,38 @@ func ampElement(perHop bool, rules []rule, maxLen int) *etree.Element {
 	return amp
 }
 
-// appendRules adds a <rule/> child to parent for each rule, with the
-// attributes it was written with, each cut to maxLen bytes when maxLen is
-// not 0. The <rule/> elements inherit parent's namespace.
+// appendRules adds a <rule/> child to parent for each rule, written as
+// writeRule writes it. The <rule/> elements inherit parent's namespace.
 func appendRules(parent *etree.Element, rules []rule, maxLen int) {
 	for _, r := range rules {
 		writeRule(parent.CreateElement("rule"), r, maxLen)
 	}
 }
 
-// writeRule gives el, a <rule/>, the attributes r was written with, each
-// cut to maxLen bytes when maxLen is not 0.
+// writeRule gives el, a <rule/>, the attributes r was written with: the
+// value, and a condition or action that XEP-0079 does not define, cut to
+// maxLen bytes when maxLen is not 0.
 func writeRule(el *etree.Element, r rule, maxLen int) {
 	if r.written&hasAction != 0 {
-		el.CreateAttr("action", cut(string(r.Action), maxLen))
+		el.CreateAttr("action", cutName(r.Action, allActions[:], maxLen))
 	}
 	if r.written&hasCondition != 0 {
-		el.CreateAttr("condition", cut(string(r.Condition), maxLen))
+		el.CreateAttr("condition", cutName(r.Condition, allConditions[:], maxLen))
 	}
 	if r.written&hasValue != 0 {
 		el.CreateAttr("value", cut(r.Value, maxLen))
 	}
+}
+
+// cutName returns name, cut to maxLen bytes unless it is one of known,
+// whose length is bounded already.
+func cutName[T ~string](name T, known []T, maxLen int) string {
+	for _, k := range known {
+		if name == k {
+			return string(name)
+		}
+	}
+	return cut(string(name), maxLen)
 }
 
 // cut returns s cut to at most maxLen bytes, at the start of a character;

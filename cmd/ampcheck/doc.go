@@ -42,8 +42,18 @@
 //		(default: true)
 //	-support LIST
 //		the comma-separated actions and conditions the server supports,
-//		at least one of each (default: all that XEP-0079 defines: alert,
-//		drop, error, notify, deliver, expire-at, match-resource)
+//		at least one of each, none twice (default: all that XEP-0079
+//		defines: alert, drop, error, notify, deliver, expire-at,
+//		match-resource)
+//	-max-rules N
+//		the most rules one request may carry; a request with more is
+//		refused as not acceptable, and a reply echoes and lists at most N
+//		rules (default 0: the library's default, amp.DefaultMaxRules)
+//	-max-value-len N
+//		the longest value, in bytes, a rule may carry; a rule with a
+//		longer one is refused as not acceptable, and a reply cuts longer
+//		values, and names XEP-0079 does not define, to N bytes (default 0:
+//		the library's default, amp.DefaultMaxValueLen)
 //	-disco NODE
 //		print the disco#info <query/> for NODE ("" for the root) and exit
 //	-features
@@ -79,11 +89,25 @@
 // and exits with status 0; an unknown disco node is an error.
 //
 // Bad input, such as a stanza that is not well-formed XML, is not one
-// <message/>, or carries a request but no from, an unknown flag or flag
+// <message/> stanza (amp.ErrNotMessage: a <message/> in jabber:client,
+// jabber:server, jabber:component:accept or no namespace is one), or
+// carries a request but no from (amp.ErrNoSender), an unknown flag or flag
 // value, or a file that cannot be read, gets a one-line message on standard
-// error and exit status 2.
+// error and exit status 2. The library decides what is valid: a -deliver
+// value that is not one of the deliver condition, and a -support,
+// -max-rules or -max-value-len that the library's amp.NewProcessor refuses,
+// get the library's reason.
 //
 // Example, the XEP's example 14 stored for later delivery:
 //
 //	ampcheck -deliver stored testdata/example-14-sending-a-transient-message-requesting-alert.xml
+//
+// The XEP's example 21, a rule not acceptable to the server: example 20
+// with its rule written twice, on a server that takes one rule per request:
+//
+//	sed 's|<rule .*/>|&&|' testdata/example-20-a-message-with-amp-semantics.xml | ampcheck -max-rules 1
+//
+// With -max-value-len 19, example 20 as written is refused the same way,
+// its 20-byte value over the limit; the reply echoes the value cut to 19
+// bytes, as the library bounds every reply by the limits.
 package main

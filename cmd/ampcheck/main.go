@@ -42,12 +42,12 @@ flags:
 type options struct {
 	server, resource  string
 	serverSet, resSet bool
-	deliver           amp.Deliver
+	delivery          amp.Delivery
 	now               time.Time
 	hop               amp.Hop
-	presence          bool
+	presence          amp.Presence
 	nextHopAMP        bool
-	config            *amp.Config
+	processor         *amp.Processor
 	disco             string
 	discoSet          bool
 	features          bool
@@ -89,9 +89,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case opts.features:
 		return printElement(stdout, amp.StreamFeature())
 	case opts.discoSet:
-		q := opts.config.DiscoInfo(opts.disco)
+		q := opts.processor.DiscoInfo(opts.disco)
 		if q == nil {
-			return fail(bad("no disco#info for node %q: the nodes are \"\" and %q", opts.disco, amp.NS))
+			return fail(bad("-disco %q: the server answers no disco#info for that node", opts.disco))
 		}
 		return printElement(stdout, q)
 	}
@@ -99,7 +99,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	msg, err := readMessage(data)
+	msg, err := readStanza(data)
 	if err != nil {
 		return fail(err)
 	}
@@ -122,13 +122,15 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	server := fs.String("server", "", "the processing server's `JID`; replies come from it (default: the domain of the message's from)")
-	deliver := fs.String("deliver", string(amp.DeliverDirect), "the server's default behaviour `V`: direct, forward, gateway, none or stored")
+	deliver := fs.String("deliver", string(amp.DeliveryDirect), "the server's default behaviour `V`: direct, forward, gateway, none or stored")
 	resource := fs.String("resource", "", "the resource `R` the server would deliver to; empty for a bare JID, a room, or storage (default: the resource of the message's to)")
 	now := fs.String("now", "", "the time of dispatch `T`, an XEP-0082 DateTime with any offset (default: the current time)")
 	hop := fs.String("hop", "edge", "where the server stands on the route `H`: edge or transit")
 	presence := fs.Bool("presence", true, "whether the sender may see the recipient's presence; without it alert, error and notify rules are refused")
 	nextHopAMP := fs.Bool("next-hop-amp", true, "with -deliver direct and a to on another domain than -server's: whether that server supports AMP")
 	support := fs.String("support", "", "the comma-separated `LIST` of actions and conditions the server supports, at least one of each (default: all that XEP-0079 defines)")
+	maxRules := fs.Int("max-rules", 0, "the most rules one request may carry, `N`; 0 for the library's default")
+	maxValueLen := fs.Int("max-value-len", 0, "the longest value of a rule, `N` bytes; 0 for the library's default")
 	disco := fs.String("disco", "", "print the disco#info <query/> for `NODE` (\"\" for the root) and exit")
 	features := fs.Bool("features", false, "print the stream feature element and exit")
 
@@ -148,17 +150,15 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 		serverSet:  set["server"],
 		resource:   *resource,
 		resSet:     set["resource"],
-		presence:   *presence,
+		delivery:   amp.Delivery(*deliver),
+		presence:   amp.Presence(*presence),
 		nextHopAMP: *nextHopAMP,
 		disco:      *disco,
 		discoSet:   set["disco"],
 		features:   *features,
 	}
-	switch d := amp.Deliver(*deliver); d {
-	case amp.DeliverDirect, amp.DeliverForward, amp.DeliverGateway, amp.DeliverNone, amp.DeliverStored:
-		o.deliver = d
-	default:
-		return nil, bad("-deliver %q is not direct, forward, gateway, none or stored", *deliver)
+	if err := checkDelivery(o.delivery); err != nil {
+		return nil, err
 	}
 	switch *hop {
 	case "edge":
@@ -177,14 +177,17 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	} else {
 		o.now = time.Now()
 	}
-	o.config = &amp.Config{}
+	c := amp.Config{MaxRules: *maxRules, MaxValueLen: *maxValueLen}
 	if set["support"] {
-		c, err := parseSupport(*support)
-		if err != nil {
+		if err := parseSupport(*support, &c); err != nil {
 			return nil, err
 		}
-		o.config = c
 	}
+	p, err := amp.NewProcessor(c)
+	if err != nil {
+		return nil, bad("-support, -max-rules, -max-value-len: %v", err)
+	}
+	o.processor = p
 
 	rest := fs.Args()
 	switch {
@@ -202,29 +205,48 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 	return o, nil
 }
 
-// parseSupport reads the -support list. A Config with no action or no
-// condition would support all of them, so the list must name one of each.
-func parseSupport(list string) (*amp.Config, error) {
-	c := &amp.Config{}
+// checkDelivery asks the library whether d is a value of the deliver
+// condition: the library is the one place that knows the values.
+func checkDelivery(d amp.Delivery) error {
+	var p *amp.Processor // the default: every condition, the default limits
+	rule := amp.Rule{Condition: amp.ConditionDeliver, Action: amp.ActionDrop, Value: string(d)}
+	var e *amp.Error
+	if err := p.CheckRule(rule, amp.PresenceAuthorized); errors.As(err, &e) {
+		return bad("-deliver %q: %v", d, e.Err)
+	}
+	return nil
+}
+
+// parseSupport sets c.Actions and c.Conditions from the -support list,
+// each name an action or a condition of the library's default
+// configuration. Both lists are non-nil: NewProcessor refuses one that is
+// empty, and a repeated name.
+func parseSupport(list string, c *amp.Config) error {
+	var all *amp.Processor // the default: all that XEP-0079 defines
+	known := all.Config()
+	c.Actions, c.Conditions = []amp.Action{}, []amp.Condition{}
 	for _, item := range strings.Split(list, ",") {
 		name := strings.TrimSpace(item)
 		switch {
 		case name == "":
-			continue
-		case amp.Action(name) == amp.ActionAlert, amp.Action(name) == amp.ActionDrop,
-			amp.Action(name) == amp.ActionError, amp.Action(name) == amp.ActionNotify:
+		case contains(known.Actions, amp.Action(name)):
 			c.Actions = append(c.Actions, amp.Action(name))
-		case amp.Condition(name) == amp.CondDeliver, amp.Condition(name) == amp.CondExpireAt,
-			amp.Condition(name) == amp.CondMatchResource:
+		case contains(known.Conditions, amp.Condition(name)):
 			c.Conditions = append(c.Conditions, amp.Condition(name))
 		default:
-			return nil, bad("-support: %q is not an action (alert, drop, error, notify) or a condition (deliver, expire-at, match-resource) of XEP-0079", name)
+			return bad("-support: %q is neither an action nor a condition of XEP-0079", name)
 		}
 	}
-	if len(c.Actions) == 0 || len(c.Conditions) == 0 {
-		return nil, bad("-support %q must name at least one action and one condition", list)
+	return nil
+}
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
 	}
-	return c, nil
+	return false
 }
 
 // readInput returns the content of file, or of stdin when file is "" or
@@ -244,9 +266,10 @@ func readInput(file string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-// readMessage parses data as one <message/> element and gives it the
-// default namespace jabber:client when it declares none.
-func readMessage(data []byte) (*etree.Element, error) {
+// readStanza parses data as one element, well-formed XML, and gives it the
+// default namespace jabber:client when it declares none. Whether it is a
+// <message/> stanza is the library's to say.
+func readStanza(data []byte) (*etree.Element, error) {
 	doc := etree.NewDocument()
 	doc.ReadSettings.PreserveDuplicateAttrs = true
 	if err := doc.ReadFromBytes(data); err != nil {
@@ -274,14 +297,8 @@ func readMessage(data []byte) (*etree.Element, error) {
 	if err := checkAttrs(root); err != nil {
 		return nil, err
 	}
-	if root.Tag != "message" {
-		return nil, bad("<%s/> is not a <message/> stanza", root.FullTag())
-	}
 	if _, declared := lookup(root, "xmlns"); root.Space == "" && !declared {
 		root.Attr = append([]etree.Attr{{Key: "xmlns", Value: nsClient}}, root.Attr...)
-	}
-	if root.NamespaceURI() == "" {
-		return nil, bad("<%s/> is in no namespace", root.FullTag())
 	}
 	return root, nil
 }
@@ -312,52 +329,32 @@ func process(msg *etree.Element, opts *options) (*output, error) {
 		server = domain(from)
 	}
 	out := &output{Replies: []string{}}
-	refuse := func(err error) (*output, error) {
-		out.Replies = append(out.Replies, serialize(amp.ErrorReply(msg, server, err)))
-		return out, nil
-	}
 
-	rs, err := amp.Parse(msg)
-	var ampErr *amp.Error
+	req, err := opts.processor.Parse(msg, opts.hop, opts.presence)
+	var refusal *amp.Error
 	switch {
-	case errors.As(err, &ampErr):
-		return refuse(err)
-	case errors.Is(err, amp.ErrNoSender):
-		return nil, bad("the message carries an AMP request but no from attribute")
-	case err != nil:
-		return nil, bad("%v", err)
-	case rs == nil:
-		s := serialize(msg)
-		out.Deliver, out.Message = true, &s
+	case errors.As(err, &refusal):
+		out.Replies = append(out.Replies, serialize(refusal.Reply(server)))
 		return out, nil
-	}
-	presence := amp.PresenceDenied
-	if opts.presence {
-		presence = amp.PresenceAuthorized
-	}
-	if err := opts.config.Validate(rs, presence); err != nil {
-		return refuse(err)
+	case errors.Is(err, amp.ErrNoSender):
+		return nil, bad("the message carries an AMP request but no from: %v", err)
+	case err != nil: // amp.ErrNotMessage
+		return nil, bad("%v", err)
 	}
 
-	o := amp.Outcome{
-		Deliver:  opts.deliver,
-		Resource: opts.resource,
-		Time:     opts.now,
-		Hop:      opts.hop,
-		Presence: presence,
-	}
+	o := amp.Outcome{Delivery: opts.delivery, Resource: opts.resource, Time: opts.now}
 	if !opts.resSet {
 		o.Resource = resource(to)
 	}
-	if opts.deliver == amp.DeliverDirect && to != "" && !strings.EqualFold(domain(to), domain(server)) {
+	if opts.delivery == amp.DeliveryDirect && to != "" && !strings.EqualFold(domain(to), domain(server)) {
 		o.NextHop = amp.NextHopNoAMP
 		if opts.nextHopAMP {
 			o.NextHop = amp.NextHopAMP
 		}
 	}
-	res := opts.config.Evaluate(msg, rs, o)
-	out.Deliver = res.Deliver
-	if m := res.Message(); res.Deliver && m != nil {
+	res := req.Evaluate(o)
+	out.Deliver = res.Proceed()
+	if m := res.Message(); out.Deliver && m != nil {
 		s := serialize(m)
 		out.Message = &s
 	}
