@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ampxmpp/amp"
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 	"mellium.im/sasl"
 	"mellium.im/xmlstream"
@@ -126,7 +127,7 @@ func (c *conn) awaitIQ(id string, deadline time.Time) *etree.Element {
 func (c *conn) serve() {
 	defer close(c.done)
 	c.session.Serve(xmpp.HandlerFunc(func(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
-		el, err := readElement(t, *start)
+		el, err := etreexml.ReadElement(t, start)
 		if err != nil {
 			return err
 		}

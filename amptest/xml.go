@@ -1,75 +1,10 @@
 package amptest
 
 import (
-	"encoding/xml"
-	"io"
 	"strings"
 
 	"github.com/beevik/etree"
 )
-
-// nsXML is the namespace the xml prefix is bound to.
-const nsXML = "http://www.w3.org/XML/1998/namespace"
-
-// readElement reads the element that start opens from r, which returns the
-// element's inner tokens and then, possibly, its end element. The kit reads
-// what the server sent as a tree so that its checks never depend on how the
-// server wrote prefixes or quotes.
-func readElement(r xml.TokenReader, start xml.StartElement) (*etree.Element, error) {
-	root := fromStart(start, "")
-	cur := root
-	for {
-		tok, err := r.Token()
-		if tok == nil && err == io.EOF {
-			if cur == root {
-				return root, nil
-			}
-			return nil, io.ErrUnexpectedEOF
-		}
-		if tok == nil && err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			el := fromStart(t, cur.NamespaceURI())
-			cur.AddChild(el)
-			cur = el
-		case xml.EndElement:
-			if cur == root {
-				return root, nil
-			}
-			cur = cur.Parent()
-		case xml.CharData:
-			cur.CreateText(string(t))
-		}
-		if err == io.EOF {
-			if cur == root {
-				return root, nil
-			}
-			return nil, io.ErrUnexpectedEOF
-		}
-	}
-}
-
-// fromStart returns an element for start, declaring its namespace when it
-// differs from parentNS, the namespace of the element it goes in.
-func fromStart(start xml.StartElement, parentNS string) *etree.Element {
-	el := etree.NewElement(start.Name.Local)
-	if start.Name.Space != parentNS {
-		el.CreateAttr("xmlns", start.Name.Space)
-	}
-	for _, a := range start.Attr {
-		switch {
-		case a.Name.Space == "" && a.Name.Local == "xmlns", a.Name.Space == "xmlns":
-			// The namespaces are written from the names above.
-		case a.Name.Space == nsXML || a.Name.Space == "xml":
-			el.CreateAttr("xml:"+a.Name.Local, a.Value)
-		case a.Name.Space == "":
-			el.CreateAttr(a.Name.Local, a.Value)
-		}
-	}
-	return el
-}
 
 // serialize returns the XML of el as one line.
 func serialize(el *etree.Element) string {
