@@ -4,6 +4,7 @@ go 1.23.0
 
 require (
 	github.com/ampxmpp/amp v0.0.0-00010101000000-000000000000
+	github.com/ampxmpp/amp/amptest v0.0.0-00010101000000-000000000000
 	github.com/beevik/etree v1.8.1
 	go.etcd.io/bbolt v1.4.3
 	mellium.im/sasl v0.3.2
@@ -23,3 +24,5 @@ require (
 )
 
 replace github.com/ampxmpp/amp => ../..
+
+replace github.com/ampxmpp/amp/amptest => ../../amptest

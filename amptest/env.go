@@ -1,0 +1,229 @@
+package amptest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ampxmpp/amp"
+	"github.com/beevik/etree"
+)
+
+// env is what a scenario runs with: its sessions, its transcript and what
+// it found.
+type env struct {
+	k     *kit
+	ctx   context.Context
+	token string // starts every id, body and resource of the scenario
+	log   *transcript
+	conns []*conn
+	seq   int
+
+	problems []string
+	skip     string
+}
+
+// errorf records a problem and goes on.
+func (e *env) errorf(format string, args ...any) {
+	e.problems = append(e.problems, fmt.Sprintf(format, args...))
+}
+
+// fatalf records a problem and ends the scenario.
+func (e *env) fatalf(format string, args ...any) {
+	e.errorf(format, args...)
+	panic(errStop)
+}
+
+// skipf ends the scenario as skipped.
+func (e *env) skipf(format string, args ...any) {
+	e.skip = fmt.Sprintf(format, args...)
+	panic(errStop)
+}
+
+// login logs user in with a resource named after the scenario and name.
+func (e *env) login(user, name string) *conn {
+	c, err := dial(e.ctx, &e.k.s, Account{user, e.k.passwords[user]}, e.token+"-"+name, e.log)
+	if err != nil {
+		e.fatalf("%v", err)
+	}
+	e.conns = append(e.conns, c)
+	return c
+}
+
+// jid returns the bare JID of user.
+func (e *env) jid(user string) string { return user + "@" + e.k.s.Domain }
+
+// message returns a message to to with a fresh id and a body
+// naming it, carrying rules when rs is not nil. Messages are built as
+// trees and never as strings, so that attribute values are escaped.
+func (e *env) message(to string, rs *amp.RuleSet) *etree.Element {
+	e.seq++
+	id := fmt.Sprintf("%s-m%d", e.token, e.seq)
+	m := etree.NewElement("message")
+	m.CreateAttr("to", to)
+	m.CreateAttr("id", id)
+	m.CreateElement("body").SetText("amptest " + id)
+	if rs != nil {
+		m.AddChild(rs.Element())
+	}
+	return m
+}
+
+// send sends msg from c.
+func (e *env) send(c *conn, msg *etree.Element) {
+	if err := c.send(msg); err != nil {
+		e.fatalf("sending from %s: %v", c.label, err)
+	}
+}
+
+// A want is a stanza that must arrive on one of its sessions.
+type want struct {
+	to    []*conn
+	desc  string
+	match func(el *etree.Element) bool     // whether el is the stanza wanted
+	check func(el *etree.Element) []string // what is wrong with it
+	got   *etree.Element                   // the stanza that matched
+	on    *conn                            // where it arrived
+	// optional wants may not arrive: they keep a stanza the scenario
+	// allows from being counted as unexpected.
+	optional bool
+}
+
+// exchange waits until every want has arrived, at most Timeout, and then
+// Quiet more; it records as a problem each want that did not arrive, what
+// is wrong with each that did, and every other message of the scenario
+// that arrived on any session.
+func (e *env) exchange(wants ...*want) {
+	start := time.Now()
+	deadline := start.Add(e.k.s.Timeout)
+	var extras []string
+	quietUntil := time.Time{}
+	for {
+		for _, c := range e.conns {
+			for _, el := range e.incoming(c) {
+				if w := firstMatch(wants, c, el); w != nil {
+					w.got, w.on = el, c
+					continue
+				}
+				extras = append(extras, fmt.Sprintf("%s received %s", c.label, describe(el)))
+				// The scenario fails already: what is still missing
+				// gets Quiet more, not the whole Timeout.
+				if d := time.Now().Add(e.k.s.Quiet); d.Before(deadline) {
+					deadline = d
+				}
+			}
+		}
+		pending := 0
+		for _, w := range wants {
+			if w.got == nil && !w.optional {
+				pending++
+			}
+		}
+		now := time.Now()
+		if pending == 0 && quietUntil.IsZero() {
+			quietUntil = now.Add(e.k.s.Quiet)
+		}
+		if (pending == 0 && !now.Before(quietUntil)) || (pending > 0 && !now.Before(deadline)) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, w := range wants {
+		switch {
+		case w.got == nil && !w.optional:
+			e.errorf("%s: nothing arrived within %v", w.desc, time.Since(start).Round(time.Millisecond))
+		case w.got != nil && w.check != nil:
+			for _, p := range w.check(w.got) {
+				e.errorf("%s: %s", w.desc, p)
+			}
+		}
+	}
+	for _, x := range extras {
+		e.errorf("unexpected: %s", x)
+	}
+}
+
+// quiet waits Quiet and records every message of the scenario that
+// arrives on any session as a problem.
+func (e *env) quiet() { e.exchange() }
+
+// incoming returns the messages c received that belong to this scenario,
+// and records everything c received in the transcript.
+func (e *env) incoming(c *conn) []*etree.Element {
+	var out []*etree.Element
+	for _, el := range c.take() {
+		s := serialize(el)
+		if el.Tag != "message" || (strings.Contains(s, "amptest-") && !strings.Contains(s, e.token)) {
+			// Presence, IQs, and messages of another scenario or run.
+			if el.Tag == "message" {
+				c.log.ignored(c.label, s)
+			}
+			continue
+		}
+		c.log.add(c.label, false, s)
+		out = append(out, el)
+	}
+	return out
+}
+
+func firstMatch(wants []*want, c *conn, el *etree.Element) *want {
+	for _, w := range wants {
+		if w.got != nil {
+			continue
+		}
+		for _, to := range w.to {
+			if to == c && w.match(el) {
+				return w
+			}
+		}
+	}
+	return nil
+}
+
+// describe names a stanza that arrived, for a problem.
+func describe(el *etree.Element) string {
+	what := "a message"
+	if ev := amp.ParseEvent(el); ev != nil {
+		switch {
+		case ev.Status != "" && attrValue(el, "type") == "error":
+			what = fmt.Sprintf("an AMP error of status %s for %s", ev.Status, rulesString(ev.Rules))
+		case ev.Status != "":
+			what = fmt.Sprintf("an AMP %s event for %s", ev.Status, rulesString(ev.Rules))
+		default:
+			what = fmt.Sprintf("an AMP refusal (%s)", errorKind(el))
+		}
+	} else if attrValue(el, "type") == "error" {
+		what = fmt.Sprintf("an error (%s)", errorKind(el))
+	} else if bodyText(el) != "" {
+		what = "the message " + attrValue(el, "id")
+	}
+	return what + ": " + serialize(el)
+}
+
+// errorKind names the condition of a stanza error.
+func errorKind(el *etree.Element) string {
+	for _, e := range el.ChildElements() {
+		if e.Tag != "error" {
+			continue
+		}
+		for _, c := range e.ChildElements() {
+			if c.NamespaceURI() == amp.NSStanzas {
+				return c.Tag
+			}
+		}
+	}
+	return "no condition"
+}
+
+// rulesString writes rules as they would be written in XML.
+func rulesString(rules []amp.Rule) string {
+	var b strings.Builder
+	for _, r := range rules {
+		fmt.Fprintf(&b, "<rule action='%s' condition='%s' value='%s'/>", r.Action, r.Condition, r.Value)
+	}
+	if b.Len() == 0 {
+		return "no rule"
+	}
+	return b.String()
+}

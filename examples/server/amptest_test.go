@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ampxmpp/amp"
+	"github.com/ampxmpp/amp/amptest"
+)
+
+// The conformance kit is the first end-to-end suite: it checks the server
+// the way it checks anyone's, over real c2s streams. The slixmpp and
+// xmpp.js tests beside it check the stanzas with independent clients.
+
+// kitServer describes the test server listening on port to the kit: the
+// accounts of testConfig, where alice may see bob's presence and carol
+// may not.
+func kitServer(port string) amptest.Server {
+	return amptest.Server{
+		Addr:   "127.0.0.1:" + port,
+		Domain: "localhost",
+		Accounts: []amptest.Account{
+			{User: "alice", Password: "alice-pw"},
+			{User: "bob", Password: "bob-pw"},
+			{User: "carol", Password: "carol-pw"},
+		},
+		Subscribed:   []amptest.Subscription{{Sender: "alice", Recipient: "bob"}},
+		Quiet:        150 * time.Millisecond,
+		ExpireWindow: time.Second,
+		Timeout:      3 * time.Second,
+	}
+}
+
+// TestConformance runs the kit against the server supporting everything
+// XEP-0079 defines, and supporting a MongooseIM-like subset, where the
+// kit skips the scenarios of what the server does not advertise.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		amp  amp.Config
+	}{
+		{"all", amp.Config{}},
+		{"mongoose", mongoose},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := start(t, testConfig(t, tc.amp, nil))
+			amptest.Run(t, kitServer(ts.port))
+		})
+	}
+}
+
+// TestConformanceSubset checks how the kit adapts to the MongooseIM-like
+// subset: what the server does not advertise is skipped with the reason,
+// and refused as unsupported when a client asks for it anyway.
+func TestConformanceSubset(t *testing.T) {
+	t.Parallel()
+	ts := start(t, testConfig(t, mongoose, nil))
+	results, err := amptest.Check(context.Background(), kitServer(ts.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]amptest.Result{}
+	for _, r := range results {
+		byName[r.Name] = r
+	}
+	for name, reason := range map[string]string{
+		"§3.3.1/deliver=direct/alert":                  "does not advertise http://jabber.org/protocol/amp?action=alert",
+		"§3.3.2/expire-at=past/notify":                 "does not advertise http://jabber.org/protocol/amp?condition=expire-at",
+		"§2.2.3/staged/fired-rule-does-not-fire-again": "does not advertise http://jabber.org/protocol/amp?condition=expire-at",
+	} {
+		if r := byName[name]; r.Status != amptest.Skip || !strings.Contains(r.Reason, reason) {
+			t.Errorf("%s: %s %q, want skip because it %s", name, r.Status, r.Reason, reason)
+		}
+	}
+	for _, name := range []string{
+		"§2.2.1/unadvertised-action/alert",
+		"§2.2.1/unadvertised-condition/expire-at",
+		"§3.3.1/deliver=direct/notify",
+		"§3.3.3/match-resource=other/error",
+	} {
+		if r := byName[name]; r.Status != amptest.Pass {
+			t.Errorf("%s: %s, want pass\n%s", name, r.Status, r.Report())
+		}
+	}
+}
+
+// TestConformanceCatchesWiringFaults breaks the server's AMP wiring in
+// four ways a server developer could, and checks that the kit names each
+// mistake: the scenarios that must fail fail for the right reason, and no
+// scenario fails for a reason the mistake does not explain.
+func TestConformanceCatchesWiringFaults(t *testing.T) {
+	t.Parallel()
+	problem := func(phrase string) func(amptest.Result) bool {
+		return func(r amptest.Result) bool {
+			for _, p := range r.Problems {
+				if strings.Contains(p, phrase) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	tests := []struct {
+		name   string
+		faults wiringFaults
+		// caught maps scenarios that must fail to a phrase one of their
+		// problems must contain: the reason.
+		caught map[string]string
+		// blame says whether a failure is explained by the mistake.
+		blame func(amptest.Result) bool
+		// rosters, when set, replace the accounts' rosters.
+		rosters map[string]map[string]string
+	}{{
+		name:   "no evaluation at dispatch",
+		faults: wiringFaults{noDispatchEval: true},
+		caught: map[string]string{
+			"§2.2.3/staged/dispatch-evaluates-again":      "the notify event for <rule action='notify' condition='deliver' value='direct'/>: nothing arrived",
+			"§3.3.2/expire-at=passes-while-stored/alert":  "the alert event for",
+			"§3.3.2/expire-at=passes-while-stored/error":  "the error of the error action for",
+			"§3.3.2/expire-at=passes-while-stored/notify": "the notify event for",
+			"§3.3.2/expire-at=passes-while-stored/drop":   "received the message",
+		},
+		blame: func(r amptest.Result) bool {
+			return strings.Contains(r.Name, "passes-while-stored") || strings.Contains(r.Name, "/staged/") ||
+				r.Name == "§3.3.1/deliver=stored/notify"
+		},
+	}, {
+		name:   "presence read from the sender's roster",
+		faults: wiringFaults{senderRoster: true},
+		// Subscriptions one way only, so that the two rosters disagree:
+		// bob lets alice see his presence but not carol, and carol lets
+		// bob see hers. Read from the sender's roster, alice may not see
+		// bob's presence and carol may.
+		rosters: map[string]map[string]string{
+			"alice": {"bob@localhost": "to"},
+			"bob":   {"alice@localhost": "from", "carol@localhost": "to"},
+			"carol": {"bob@localhost": "from"},
+		},
+		caught: map[string]string{
+			"§3.3.1/deliver=direct/notify": "received an AMP refusal (not-acceptable)",
+			"§3.3.1/deliver=direct/alert":  "received an AMP refusal (not-acceptable)",
+			"§2.2.5/no-body-in-event":      "received an AMP refusal (not-acceptable)",
+			"§9/no-subscription/notify":    "the not-acceptable refusal with <invalid-rules/>: nothing arrived",
+			"§9/no-subscription/error":     "the not-acceptable refusal with <invalid-rules/>: nothing arrived",
+		},
+		blame: problem("not-acceptable"),
+	}, {
+		name:   "<amp/> left on the delivered message",
+		faults: wiringFaults{keepAMP: true},
+		caught: map[string]string{
+			"§2.2.4/no-amp-on-delivered-message": "<amp/> left on the message delivered to the recipient",
+			"§3.3.1/deliver=direct/notify":       "<amp/> left on the message delivered to the recipient",
+			"§3.3.3/match-resource=other/notify": "<amp/> left on the message delivered to the recipient",
+		},
+		blame: problem("<amp/> left on the message delivered to the recipient"),
+	}, {
+		name:   "replies without the original id",
+		faults: wiringFaults{noReplyID: true},
+		caught: map[string]string{
+			"§3.3.1/deliver=direct/notify":              "want the original id",
+			"§3.3.1/deliver=stored/alert":               "want the original id",
+			"§3.3.1/deliver=direct/error":               "want the original id",
+			"§2.2.1/precedence/action-before-condition": "want the original id",
+		},
+		blame: problem("want the original id"),
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t, amp.Config{}, nil)
+			cfg.faults = tc.faults
+			for name, roster := range tc.rosters {
+				acct := cfg.Accounts[name]
+				acct.Roster = roster
+				cfg.Accounts[name] = acct
+			}
+			ts := start(t, cfg)
+			results, err := amptest.Check(context.Background(), kitServer(ts.port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := map[string]amptest.Result{}
+			for _, r := range results {
+				if r.Status != amptest.Fail {
+					continue
+				}
+				failed[r.Name] = r
+				if !tc.blame(r) {
+					t.Errorf("%s failed for a reason the mistake does not explain:\n%s", r.Name, r.Report())
+				}
+			}
+			for name, phrase := range tc.caught {
+				r, ok := failed[name]
+				if !ok {
+					t.Errorf("%s did not fail, want it to catch the mistake", name)
+					continue
+				}
+				if !problem(phrase)(r) {
+					t.Errorf("%s failed, but no problem says %q:\n%s", name, phrase, r.Report())
+				}
+			}
+		})
+	}
+}
