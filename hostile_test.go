@@ -124,6 +124,8 @@ type hxCase struct {
 	index int
 	want  string
 	why   string
+	// dateTime: the refusal is of an expire-at value that is no XEP-0082 time.
+	dateTime bool
 	// For an accepted message: the request's rules, nil for no request.
 	rules []amp.Rule
 	// For nobody to answer: ErrNotMessage or ErrNoSender.
@@ -133,10 +135,19 @@ type hxCase struct {
 	deep int
 }
 
-// message reads the message of tc.
+// message reads the message of tc; nil for no input.
 func (tc hxCase) message(t testing.TB) *etree.Element {
 	t.Helper()
+	if tc.in == "" {
+		return nil
+	}
 	return hxDeepen(readXML(t, tc.in), tc.deep)
+}
+
+// because is tc whose error text contains why.
+func (tc hxCase) because(why string) hxCase {
+	tc.why = why
+	return tc
 }
 
 // hxDeepen adds to msg, as its first child, a payload n levels deep.
@@ -177,8 +188,9 @@ func hxCases() []hxCase {
 	rule := func(attrs string) string { return "<rule " + attrs + "/>" }
 	cases := []hxCase{
 		// Attributes: missing, empty, repeated, prefixed, unknown.
-		hxRefused("missing condition", rule(`action='drop' value='none'`), na, 0, rule(`action='drop' value='none'`)),
-		hxRefused("missing action", rule(`condition='deliver' value='none'`), na, 0, rule(`condition='deliver' value='none'`)),
+		hxRefused("missing condition", rule(`action='drop' value='none'`), na, 0, rule(`action='drop' value='none'`)).because("amp: rule not acceptable: rule 1: missing or empty condition"),
+		hxRefused("missing action", rule(`condition='deliver' value='none'`), na, 0, rule(`condition='deliver' value='none'`)).because("amp: rule not acceptable: rule 1: missing or empty action"),
+		hxRefused("missing action before an unknown condition", rule(`condition='x-when' value='v'`), na, 0, rule(`condition='x-when' value='v'`)),
 		hxRefused("missing value", rule(`condition='deliver' action='drop'`), na, 0, rule(`condition='deliver' action='drop'`)),
 		hxRefused("no attributes", `<rule/>`, na, 0, `<rule/>`),
 		hxRefused("empty attributes stay empty in the echo", rule(`condition='' action='' value=''`)+hxDrop, na, 0, rule(`condition='' action='' value=''`)),
@@ -187,7 +199,7 @@ func hxCases() []hxCase {
 			want: hxRefusal("", `<rule action='drop'/>`+hxBogus+rule(`condition='deliver' value='none'`), na, `<rule action='drop'/>`+rule(`condition='deliver' value='none'`))},
 		{name: "repeated action: the last is echoed", in: hxRequest("", hxDrop+rule(`condition='deliver' action='drop' action='alert' value='none'`)), kind: na, index: 1,
 			want: hxRefusal("", hxDrop+rule(`condition='deliver' action='alert' value='none'`), na, rule(`condition='deliver' action='alert' value='none'`))},
-		{name: "repeated value with the same text", in: hxRequest("", rule(`condition='deliver' action='drop' value='none' value='none'`)), kind: na,
+		{name: "repeated value with the same text", in: hxRequest("", rule(`condition='deliver' action='drop' value='none' value='none'`)), kind: na, why: "amp: rule not acceptable: rule 1: repeated attribute",
 			want: hxRefusal("", rule(`condition='deliver' action='drop' value='none'`), na, rule(`condition='deliver' action='drop' value='none'`))},
 		{name: "repeated condition before an unsupported action", in: hxRequest("", rule(`condition='bogus' condition='deliver' action='bogus' value='none'`)), kind: na,
 			want: hxRefusal("", hxBogus, na, hxBogus)},
@@ -197,16 +209,18 @@ func hxCases() []hxCase {
 			want: hxRefusal("", hxBogus, ua, hxBogus)},
 
 		// Unknown and unsupported conditions and actions, bad values.
-		hxRefused("unknown condition", hxDrop+rule(`condition='bogus' action='drop' value='x'`), uc, 1, rule(`condition='bogus' action='drop' value='x'`)),
-		hxRefused("unknown action", rule(`condition='deliver' action='bounce' value='none'`)+hxDrop, ua, 0, rule(`condition='deliver' action='bounce' value='none'`)),
+		hxRefused("unknown condition", hxDrop+rule(`condition='bogus' action='drop' value='x'`), uc, 1, rule(`condition='bogus' action='drop' value='x'`)).because(`amp: unsupported condition: rule 2: condition "bogus"`),
+		hxRefused("unknown action", rule(`condition='deliver' action='bounce' value='none'`)+hxDrop, ua, 0, rule(`condition='deliver' action='bounce' value='none'`)).because(`amp: unsupported action: rule 1: action "bounce"`),
+		{name: "an unknown action before presence", denied: true, in: hxRequest("", hxRule("deliver", "x-do", "stored")+hxRule("deliver", "notify", "stored")), kind: ua,
+			want: hxRefusal("", hxRule("deliver", "x-do", "stored")+hxRule("deliver", "notify", "stored"), ua, hxRule("deliver", "x-do", "stored"))},
 		hxRefused("unknown action and condition: the action first", bogus, ua, 0, bogus),
 		hxRefused("the first failing rule decides the kind, all of it listed", hxRule("c1", "drop", "x")+hxRule("deliver", "a1", "none")+hxRule("c2", "drop", "y")+hxRule("deliver", "drop", "never"),
 			uc, 0, hxRule("c1", "drop", "x")+hxRule("c2", "drop", "y")),
 		hxRefused("case matters", hxRule("Deliver", "DROP", "None"), ua, 0, hxRule("Deliver", "DROP", "None")),
 		{name: "an action the server does not list", in: hxRequest("", hxAlert+hxDrop), cfg: amp.Config{Actions: []amp.Action{amp.ActionAlert}}, kind: ua, index: 1,
 			want: hxRefusal("", hxAlert+hxDrop, ua, hxDrop)},
-		{name: "a condition the server does not list", in: hxRequest("", hxRule("expire-at", "drop", "2004-01-01T00:00:00Z")), cfg: amp.Config{Conditions: []amp.Condition{amp.ConditionDeliver}}, kind: uc,
-			want: hxRefusal("", hxRule("expire-at", "drop", "2004-01-01T00:00:00Z"), uc, hxRule("expire-at", "drop", "2004-01-01T00:00:00Z"))},
+		{name: "a condition the server does not list, before its value", in: hxRequest("", hxRule("expire-at", "drop", "garbage")), cfg: amp.Config{Conditions: []amp.Condition{amp.ConditionDeliver}}, kind: uc,
+			want: hxRefusal("", hxRule("expire-at", "drop", "garbage"), uc, hxRule("expire-at", "drop", "garbage"))},
 		hxRefused("a deliver value the XEP does not define", hxRule("deliver", "drop", "later"), na, 0, hxRule("deliver", "drop", "later")),
 		hxRefused("a match-resource value the XEP does not define", hxRule("match-resource", "drop", "balcony"), na, 0, hxRule("match-resource", "drop", "balcony")),
 		hxRefused("a value with surrounding space", hxRule("deliver", "drop", " none"), na, 0, hxRule("deliver", "drop", " none")),
@@ -219,7 +233,10 @@ func hxCases() []hxCase {
 		{name: "message with an unbound prefix", in: `<x:message from='a@b/c' id='h1'/>`, nobody: amp.ErrNotMessage},
 		{name: "not a message", in: `<iq type='set' from='a@b/c' id='h1'><amp xmlns='http://jabber.org/protocol/amp'>` + hxDrop + `</amp></iq>`, nobody: amp.ErrNotMessage},
 		{name: "no from", in: `<message id='h1'><amp xmlns='http://jabber.org/protocol/amp'>` + hxDrop + `</amp></message>`, nobody: amp.ErrNoSender},
+		{name: "nil", nobody: amp.ErrNotMessage},
 		{name: "empty from", in: `<message from='' id='h1'><amp xmlns='http://jabber.org/protocol/amp'>` + hxDrop + `</amp></message>`, nobody: amp.ErrNoSender},
+		{name: "no amp", in: hxMessage("", `<body>hi</body>`)},
+		{name: "no from, no amp", in: `<message id='h1'><body>hi</body></message>`},
 		{name: "jabber:server", in: hxMessage(` xmlns='jabber:server'`, `<amp xmlns='http://jabber.org/protocol/amp'>`+hxDrop+`</amp>`), rules: hxDeliverDrop("stored")},
 		{name: "jabber:component:accept", in: hxMessage(` xmlns='jabber:component:accept'`, `<amp xmlns='http://jabber.org/protocol/amp'>`+hxDrop+`</amp>`), rules: hxDeliverDrop("stored")},
 		{name: "prefixed message", in: `<x:message xmlns:x='jabber:client' from='a@b/c' id='h1'><amp xmlns='http://jabber.org/protocol/amp'>` + hxDrop + `</amp></x:message>`, rules: hxDeliverDrop("stored")},
@@ -256,12 +273,10 @@ func hxCases() []hxCase {
 			want: hxRefusal(` per-hop='true'`, hxRule("deliver", "drop", "later"), na, hxRule("deliver", "drop", "later"))},
 		{name: "per-hop false is not echoed", in: hxRequest(` per-hop='false'`, hxRule("deliver", "drop", "later")), kind: na,
 			want: hxRefusal("", hxRule("deliver", "drop", "later"), na, hxRule("deliver", "drop", "later"))},
-		{name: "per-hop repeated", in: hxRequest(` per-hop='false' per-hop='false'`, hxDrop), kind: bad, want: hxRefusal("", hxDrop, bad, "")},
 
 		// Transit hops: only the rules that apply there are checked.
 		{name: "transit: nothing is checked without per-hop", hop: amp.HopTransit, in: hxMessage("", `<amp xmlns='http://jabber.org/protocol/amp'>`+bogus+`</amp>`),
 			rules: []amp.Rule{{Condition: "bogus", Action: "bogus", Value: "x"}}},
-		{name: "transit: a malformed per-hop is refused", hop: amp.HopTransit, in: hxRequest(` per-hop='yes'`, hxDrop), kind: bad, want: hxRefusal("", hxDrop, bad, "")},
 		{name: "transit: match-resource rules are skipped", hop: amp.HopTransit, denied: true, in: hxRequest(` per-hop='true'`, hxRule("match-resource", "bogus", "x")+hxDrop),
 			rules: append([]amp.Rule{{Condition: amp.ConditionMatchResource, Action: "bogus", Value: "x"}}, hxDeliverDrop("stored")...)},
 		{name: "transit: the other rules are checked", hop: amp.HopTransit, in: hxRequest(` per-hop='true'`, hxRule("match-resource", "bogus", "x")+bogus), kind: ua, index: 1,
@@ -289,13 +304,15 @@ func hxCases() []hxCase {
 		{name: "100,000 rules", in: hxRequest("", hxRepeat(0, 99999, hxNumbered)), kind: na, index: 32, want: hxRefusal("", hxRepeat(0, 31, hxNumbered), na, hxRepeat(32, 63, hxNumbered))},
 		{name: "a smaller rule limit", in: hxRequest("", hxDrop+hxNotify+hxAlert), cfg: amp.Config{MaxRules: 1}, kind: na, index: 1, why: "more than 1 rules", want: hxRefusal("", hxDrop, na, hxNotify)},
 		{name: "a larger rule limit", in: hxRequest("", strings.Repeat(hxDrop, 100)), cfg: amp.Config{MaxRules: 100}, rules: hxRepeatRules(100, hxDeliverDrop("stored")[0])},
-		{name: "a value over the limit", in: hxRequest("", hxRule("deliver", "drop", long)), kind: na, why: "value longer than 256 bytes",
+		{name: "a value over the limit", in: hxRequest("", hxRule("deliver", "drop", long)), kind: na, why: "amp: rule not acceptable: rule 1: value longer than 256 bytes",
 			want: hxRefusal("", hxRule("deliver", "drop", cut), na, hxRule("deliver", "drop", cut))},
 		{name: "a value under a larger limit", in: hxRequest("", hxRule("deliver", "drop", long)), cfg: amp.Config{MaxValueLen: 401}, kind: na, why: "is not direct, forward",
 			want: hxRefusal("", hxRule("deliver", "drop", long), na, hxRule("deliver", "drop", long))},
 		hxRefused("a 1 MB value", hxRule("deliver", "drop", huge), na, 0, hxRule("deliver", "drop", cut), hxRule("deliver", "drop", cut)),
 		{name: "a 1 MB value, rules after it", in: hxRequest("", hxRule("deliver", "drop", huge)+hxDrop), kind: na, want: hxRefusal("", hxRule("deliver", "drop", cut)+hxDrop, na, hxRule("deliver", "drop", cut))},
 		hxRefused("a long unknown condition", hxRule(long, "drop", long), uc, 0, hxRule(cut, "drop", cut), hxRule(cut, "drop", cut)),
+		{name: "names XEP-0079 defines are never cut", in: hxRequest("", hxRule("match-resource", "notify", "any")+hxRule("x-much-too-long", "x-also-too-long", "any")), cfg: amp.Config{MaxValueLen: 8}, kind: ua, index: 1,
+			want: hxRefusal("", hxRule("match-resource", "notify", "any")+hxRule("x-much-t", "x-also-t", "any"), ua, hxRule("x-much-t", "x-also-t", "any"))},
 		{name: "expire-at over a small limit", in: hxRequest("", hxDrop+hxRule("expire-at", "drop", "2004-01-01T00:00:00Z")), cfg: amp.Config{MaxValueLen: 19}, kind: na, index: 1,
 			want: hxRefusal("", hxDrop+hxRule("expire-at", "drop", "2004-01-01T00:00:00"), na, hxRule("expire-at", "drop", "2004-01-01T00:00:00"))},
 		{name: "expire-at at a small limit", in: hxRequest("", hxRule("expire-at", "drop", "2004-01-01T00:00:00Z")), cfg: amp.Config{MaxValueLen: 20},
@@ -311,23 +328,27 @@ func hxCases() []hxCase {
 
 		// §9: without presence authorization only drop is acceptable.
 		{name: "alert, notify and error without presence authorization", denied: true, in: hxRequest("", hxDrop+hxAlert+hxNotify+hxRule("deliver", "error", "none")), kind: na, index: 1,
+			why:  "amp: rule not acceptable: rule 2: the sender may not see the recipient's presence (XEP-0079 §9)",
 			want: hxRefusal("", hxDrop+hxAlert+hxNotify+hxRule("deliver", "error", "none"), na, hxAlert+hxNotify+hxRule("deliver", "error", "none"))},
 		{name: "drop without presence authorization", denied: true, in: hxRequest("", hxDrop), rules: hxDeliverDrop("stored")},
 	}
-	for _, v := range []string{"yes", "TRUE", "1", "", " true"} {
-		cases = append(cases, hxCase{name: "per-hop " + strconv.Quote(v), in: hxRequest(` per-hop='`+v+`'`, hxDrop), kind: bad, want: hxRefusal("", hxDrop, bad, "")})
+	// A malformed or repeated per-hop is refused at every hop; the first is echoed.
+	for _, attrs := range []string{`yes'`, `TRUE'`, `1'`, `'`, ` true'`, `false' per-hop='false'`, `false' per-hop='true'`, `true' per-hop='true'`} {
+		echo := map[bool]string{true: ` per-hop='true'`}[strings.HasPrefix(attrs, "true")]
+		for _, hop := range []amp.Hop{amp.HopEdge, amp.HopTransit} {
+			cases = append(cases, hxCase{name: fmt.Sprintf("per-hop='%s at hop %d", attrs, hop), hop: hop, in: hxRequest(` per-hop='`+attrs, hxDrop), kind: bad, want: hxRefusal(echo, hxDrop, bad, "")})
+		}
 	}
-	for _, v := range []string{"2004-01-01T00:00:00", "2004-01-01T00:00:00+01:00", "2004-01-01T00:00:00-00:00", "2004-01-01T00:00:00z",
-		"2004-01-01 00:00:00Z", "2004-01-01", "2004-01-01T00:00Z", "0000-01-01T00:00:00Z", "99999-01-01T00:00:00Z", "-2004-01-01T00:00:00Z",
-		"2016-12-31T23:59:60Z", "2004-01-01T24:00:00Z", "2004-02-30T00:00:00Z", "2003-02-29T00:00:00Z", "2004-13-01T00:00:00Z",
-		"2004-01-01T00:00:00.Z", "2004-01-01T00:00:00,5Z", "２００４-01-01T00:00:00Z", "2004-01-01T00:00:00Zxyz", "1072915200"} {
-		r := hxRule("expire-at", "drop", v)
-		cases = append(cases, hxRefused("expire-at "+v, r, na, 0, r))
-	}
-	for _, v := range []string{"2004-01-01T00:00:00Z", "2004-01-01T00:00:00+00:00", "2004-01-01T00:00:00.123Z", "2004-01-01T00:00:00.1234567890123456789+00:00",
-		"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z", "2004-02-29T00:00:00Z"} {
-		cases = append(cases, hxCase{name: "expire-at " + v, in: hxRequest("", hxRule("expire-at", "drop", v)),
-			rules: []amp.Rule{{Condition: amp.ConditionExpireAt, Action: amp.ActionDrop, Value: v}}})
+	for _, c := range dateTimes {
+		r := hxRule("expire-at", "drop", c.in)
+		switch {
+		case c.want != "":
+			cases = append(cases, hxCase{name: "expire-at " + c.in, in: hxRequest("", r), rules: []amp.Rule{{Condition: amp.ConditionExpireAt, Action: amp.ActionDrop, Value: c.in}}})
+		case c.in != "": // an empty value is missing, not malformed
+			tc := hxRefused("expire-at "+c.in, r, na, 0, r)
+			tc.dateTime = true
+			cases = append(cases, tc)
+		}
 	}
 	return cases
 }
@@ -361,25 +382,26 @@ var hxOutcomes = func() []amp.Outcome {
 	return out
 }()
 
-func hxPresence(denied bool) amp.Presence {
-	if denied {
-		return amp.PresenceDenied
-	}
-	return amp.PresenceAuthorized
-}
-
+// TestHostile runs the table of hxCases: a refusal is exactly the reply
+// wanted and bounded, agrees with CheckRule and leaves nothing to
+// evaluate; an accepted request has the rules wanted and bounded replies;
+// for nobody to answer there is no *Error.
 func TestHostile(t *testing.T) {
+	kinds := []error{amp.ErrBadRequest, amp.ErrUnsupportedAction, amp.ErrUnsupportedCondition, amp.ErrNotAcceptable, amp.ErrServiceUnavailable, amp.ErrFailedRules}
 	for _, tc := range hxCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := amp.NewProcessor(tc.cfg)
 			require.NoError(t, err)
 			msg := tc.message(t)
-			req, err := p.Parse(msg, tc.hop, hxPresence(tc.denied))
+			presence := amp.Presence(!tc.denied)
+			req, err := p.Parse(msg, tc.hop, presence)
 			var e *amp.Error
 			switch {
 			case tc.nobody != nil:
 				require.ErrorIs(t, err, tc.nobody)
 				require.False(t, errors.As(err, &e), "got an *Error for nobody to answer: %v", err)
+				require.Equal(t, 1, strings.Count(err.Error(), "amp:"), "%q has one amp: prefix", err)
+				require.Equal(t, amp.Request{}, req)
 				return
 			case tc.kind == nil:
 				require.NoError(t, err)
@@ -387,10 +409,25 @@ func TestHostile(t *testing.T) {
 				for _, o := range hxOutcomes {
 					requireBounded(t, p, msg, req.Evaluate(o).Replies(hxServer)...)
 				}
+				for _, r := range tc.rules {
+					if tc.hop == amp.HopEdge {
+						require.NoError(t, p.CheckRule(r, presence), "CheckRule(%v)", r)
+					}
+				}
+				if tc.rules == nil { // no request: the message goes on unchanged
+					res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP})
+					require.True(t, res.Proceed())
+					require.Nil(t, res.Replies(hxServer))
+					require.Same(t, msg, res.Message())
+				}
 				return
 			}
 			require.ErrorAs(t, err, &e)
-			require.ErrorIs(t, err, tc.kind)
+			for _, kind := range kinds {
+				require.Equal(t, kind == tc.kind, errors.Is(err, kind), "errors.Is(%v, %v)", err, kind)
+			}
+			require.Equal(t, tc.dateTime, errors.Is(err, amp.ErrDateTime), "errors.Is(%v, ErrDateTime)", err)
+			require.Equal(t, 1, strings.Count(err.Error(), "amp:"), "%q has one amp: prefix", err)
 			index := tc.index
 			if tc.kind == amp.ErrBadRequest {
 				index = -1
@@ -401,6 +438,9 @@ func TestHostile(t *testing.T) {
 			reply := e.Reply(hxServer)
 			assertXML(t, tc.want, reply)
 			requireBounded(t, p, msg, reply)
+			// A server that evaluates a refused request anyway sends nothing.
+			require.Equal(t, amp.RuleSet{}, req.Rules())
+			require.Empty(t, req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Replies(hxServer))
 			// Error.Rules are the rules listed, as written: the reply cuts them.
 			listed := amp.ParseEvent(readXML(t, tc.want)).Err.Rules
 			require.Len(t, e.Rules, len(listed))
@@ -408,6 +448,15 @@ func TestHostile(t *testing.T) {
 			for i, r := range e.Rules {
 				cut := amp.Rule{Condition: amp.Condition(hxCut(string(r.Condition), limit)), Action: amp.Action(hxCut(string(r.Action), limit)), Value: hxCut(r.Value, limit)}
 				require.Equal(t, listed[i], cut, "Error.Rules[%d], cut to MaxValueLen", i)
+			}
+			// CheckRule refuses the first rule listed alike, unless what
+			// Parse refused is no rule's alone: a repeated attribute (a Rule
+			// has none) or the rule count.
+			if len(e.Rules) > 0 && !strings.Contains(err.Error(), "repeated") && !strings.Contains(err.Error(), "more than") {
+				var ce *amp.Error
+				require.ErrorAs(t, p.CheckRule(e.Rules[0], presence), &ce, "CheckRule(%v)", e.Rules[0])
+				require.Equal(t, amp.Error{Kind: tc.kind, Rules: e.Rules[:1], Err: ce.Err}, *ce, "CheckRule")
+				require.Nil(t, ce.Reply(hxServer), "CheckRule's Error answers no message")
 			}
 		})
 	}
@@ -434,73 +483,6 @@ func TestHostileSmallValueLimit(t *testing.T) {
 			require.Len(t, replies, 1, "MaxValueLen %d, %v", limit, r)
 			require.Equal(t, []amp.Rule{r}, amp.ParseEvent(replies[0]).Rules, "MaxValueLen %d accepts %v; its event: %s", limit, r, writeXML(replies[0]))
 		}
-	}
-}
-
-// TestHostileMatchResource evaluates match-resource rules for JIDs with
-// and without resources, and resources with slashes: only exact string
-// equality of the whole resource counts. met lists the values met among
-// any, exact and other.
-func TestHostileMatchResource(t *testing.T) {
-	for _, tt := range []struct {
-		to       string
-		delivery amp.Delivery
-		resource string
-		met      []string
-	}{
-		{"juliet@capulet.lit/balcony/2", amp.DeliveryDirect, "balcony/2", []string{"any", "exact"}},
-		{"juliet@capulet.lit/balcony/2", amp.DeliveryDirect, "balcony", []string{"any", "other"}},
-		{"juliet@capulet.lit/balcony/2", amp.DeliveryDirect, "2", []string{"any", "other"}},
-		{"juliet@capulet.lit/balcony", amp.DeliveryDirect, "balcony/2", []string{"any", "other"}},
-		{"juliet@capulet.lit/Balcony", amp.DeliveryDirect, "balcony", []string{"any", "other"}},
-		{"juliet@capulet.lit/", amp.DeliveryDirect, "", []string{"any", "exact"}},
-		{"juliet@capulet.lit", amp.DeliveryDirect, "", []string{"any", "exact"}},
-		{"juliet@capulet.lit", amp.DeliveryDirect, "balcony", []string{"any", "other"}},
-		{"juliet@capulet.lit", amp.DeliveryStored, "", []string{"exact"}},
-		{"juliet@capulet.lit/balcony/2", amp.DeliveryStored, "", nil},
-		{"капулетти.lit/балкон/２", amp.DeliveryDirect, "балкон/２", []string{"any", "exact"}},
-		{"juliet@capulet.lit/balcony", amp.DeliveryNone, "balcony", nil},
-	} {
-		var met []string
-		for _, v := range []string{"any", "exact", "other"} {
-			in := fmt.Sprintf(`<message from='%s' id='%s' to='%s'><amp xmlns='http://jabber.org/protocol/amp'>%s</amp></message>`, hxSender, hxID, tt.to, hxRule("match-resource", "alert", v))
-			req, err := (*amp.Processor)(nil).Parse(readXML(t, in), amp.HopEdge, amp.PresenceAuthorized)
-			require.NoError(t, err)
-			res := req.Evaluate(amp.Outcome{Delivery: tt.delivery, Resource: tt.resource})
-			if res.Action() == amp.ActionAlert {
-				met = append(met, v)
-				assertXMLs(t, []string{fmt.Sprintf(`<message xmlns='jabber:client' from='%s' to='%s' id='%s'><amp xmlns='http://jabber.org/protocol/amp' status='alert' from='%s' to='%s'>%s</amp></message>`,
-					hxServer, hxSender, hxID, hxSender, tt.to, hxRule("match-resource", "alert", v))}, res.Replies(hxServer))
-			}
-		}
-		require.Equal(t, tt.met, met, "to %s, %s to %q", tt.to, tt.delivery, tt.resource)
-	}
-}
-
-// TestHostileExpireAtBoundaries evaluates expire-at values at the edges of
-// their range and of the second.
-func TestHostileExpireAtBoundaries(t *testing.T) {
-	cet := time.FixedZone("CET", 3600)
-	for _, tt := range []struct {
-		value string
-		now   time.Time
-		met   bool
-	}{
-		{"2004-01-01T00:00:00.5Z", time.Date(2004, 1, 1, 0, 0, 0, 499999999, time.UTC), false},
-		{"2004-01-01T00:00:00.5Z", time.Date(2004, 1, 1, 0, 0, 0, 500000000, time.UTC), true},
-		{"2004-01-01T00:00:00.0000000009Z", time.Date(2004, 1, 1, 0, 0, 0, 0, time.UTC), true},
-		{"0001-01-01T00:00:00Z", time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), true},
-		{"9999-12-31T23:59:59.999999999Z", time.Date(9999, 12, 31, 23, 59, 59, 999999998, time.UTC), false},
-		{"9999-12-31T23:59:59.999999999Z", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), true},
-		{"2004-01-01T00:00:00+00:00", time.Date(2004, 1, 1, 1, 0, 0, 0, cet), true},
-		{"2004-01-01T00:00:00+00:00", time.Date(2004, 1, 1, 0, 59, 59, 0, cet), false},
-		{"2004-01-01T00:00:00Z", time.Time{}, false},
-	} {
-		req, err := (*amp.Processor)(nil).Parse(readXML(t, hxRequest("", hxRule("expire-at", "drop", tt.value))), amp.HopEdge, amp.PresenceDenied)
-		require.NoError(t, err)
-		res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Time: tt.now})
-		require.Equal(t, tt.met, res.Action() == amp.ActionDrop, "%s at %v", tt.value, tt.now)
-		require.Equal(t, !tt.met, res.Proceed(), "%s at %v", tt.value, tt.now)
 	}
 }
 
