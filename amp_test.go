@@ -434,26 +434,6 @@ func TestMongooseIMSubset(t *testing.T) {
 	root, err := amp.NewProcessor(cfg)
 	require.NoError(t, err)
 	assert.Equal(t, node, root.Features(""), "RootFeatures")
-
-	for _, c := range []struct {
-		r    amp.Rule
-		kind error
-	}{
-		{rule(amp.ConditionDeliver, amp.ActionAlert, "stored"), amp.ErrUnsupportedAction},
-		{rule(amp.ConditionExpireAt, amp.ActionDrop, "2026-01-01T00:00:00Z"), amp.ErrUnsupportedCondition},
-		{rule(amp.ConditionDeliver, amp.ActionNotify, "direct"), nil},
-		{rule(amp.ConditionMatchResource, amp.ActionError, "other"), nil},
-		{rule(amp.ConditionDeliver, amp.ActionDrop, "stored"), nil},
-	} {
-		t.Run(string(c.r.Action)+"-"+string(c.r.Condition), func(t *testing.T) {
-			_, err := p.Parse(message(t, recipient, "", rulesXML(c.r)), amp.HopEdge, amp.PresenceAuthorized)
-			if c.kind == nil {
-				assert.NoError(t, err)
-			} else {
-				assert.ErrorIs(t, err, c.kind)
-			}
-		})
-	}
 }
 
 func TestNewProcessor(t *testing.T) {

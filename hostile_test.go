@@ -186,6 +186,7 @@ func hxCases() []hxCase {
 	huge := "a" + strings.Repeat("é", 1<<19)
 	bogus, na, ua, uc, bad := `<rule condition='bogus' action='bogus' value='x'/>`, amp.ErrNotAcceptable, amp.ErrUnsupportedAction, amp.ErrUnsupportedCondition, amp.ErrBadRequest
 	rule := func(attrs string) string { return "<rule " + attrs + "/>" }
+	mixed := hxAlert + hxRule("match-resource", "notify", "other") + hxRule("expire-at", "error", "2004-01-01T00:00:00Z")
 	cases := []hxCase{
 		// Attributes: missing, empty, repeated, prefixed, unknown.
 		hxRefused("missing condition", rule(`action='drop' value='none'`), na, 0, rule(`action='drop' value='none'`)).because("amp: rule not acceptable: rule 1: missing or empty condition"),
@@ -327,9 +328,8 @@ func hxCases() []hxCase {
 			rules: []amp.Rule{{Condition: amp.ConditionDeliver, Action: amp.ActionNotify, Value: "direct"}, hxDeliverDrop("stored")[0]}},
 
 		// §9: without presence authorization only drop is acceptable.
-		{name: "alert, notify and error without presence authorization", denied: true, in: hxRequest("", hxDrop+hxAlert+hxNotify+hxRule("deliver", "error", "none")), kind: na, index: 1,
-			why:  "amp: rule not acceptable: rule 2: the sender may not see the recipient's presence (XEP-0079 §9)",
-			want: hxRefusal("", hxDrop+hxAlert+hxNotify+hxRule("deliver", "error", "none"), na, hxAlert+hxNotify+hxRule("deliver", "error", "none"))},
+		{name: "alert, notify and error without presence authorization", denied: true, in: hxRequest("", hxDrop+mixed+hxRule("expire-at", "drop", "2004-01-01T00:00:00Z")), kind: na, index: 1,
+			why: "amp: rule not acceptable: rule 2: the sender may not see the recipient's presence (XEP-0079 §9)", want: hxRefusal("", hxDrop+mixed+hxRule("expire-at", "drop", "2004-01-01T00:00:00Z"), na, mixed)},
 		{name: "drop without presence authorization", denied: true, in: hxRequest("", hxDrop), rules: hxDeliverDrop("stored")},
 	}
 	// A malformed or repeated per-hop is refused at every hop; the first is echoed.
@@ -483,58 +483,5 @@ func TestHostileSmallValueLimit(t *testing.T) {
 			require.Len(t, replies, 1, "MaxValueLen %d, %v", limit, r)
 			require.Equal(t, []amp.Rule{r}, amp.ParseEvent(replies[0]).Rules, "MaxValueLen %d accepts %v; its event: %s", limit, r, writeXML(replies[0]))
 		}
-	}
-}
-
-// TestHostileSpecExamples makes the XEP's example requests hostile (unknown
-// attributes and deep junk in the rule, a second <amp/>, a payload) and
-// checks that the replies are still the XEP's, errata applied.
-func TestHostileSpecExamples(t *testing.T) {
-	const rule = `value='2004-01-01T00:00:00Z'/>`
-	for _, tt := range []struct {
-		request, reply int
-		caption        string
-		cfg            amp.Config
-		outcome        *amp.Outcome
-		server         string
-		errata         func(string) string
-	}{
-		{request: 16, reply: 17, caption: "Server does not support action", cfg: amp.Config{Actions: []amp.Action{amp.ActionAlert, amp.ActionError, amp.ActionNotify}}, server: "shakespeare.lit"},
-		// The only refusal of the example's rule is the length limit, so
-		// the echo and the listing are cut to it.
-		{request: 20, reply: 21, caption: "The rule is not acceptable to the server", cfg: amp.Config{MaxValueLen: 19}, server: "shakespeare.lit",
-			errata: func(s string) string { return strings.ReplaceAll(s, "00:00:00Z'", "00:00:00'") }},
-		{request: 22, reply: 23, caption: "AMP service is unavailable", server: "royalty.england.lit",
-			outcome: &amp.Outcome{Delivery: amp.DeliveryDirect, Time: time.Date(2003, 12, 31, 0, 0, 0, 0, time.UTC), NextHop: amp.NextHopNoAMP}},
-	} {
-		t.Run(tt.caption, func(t *testing.T) {
-			example(t, tt.request, "A message with AMP semantics")
-			example(t, tt.reply, tt.caption)
-			in := examples[tt.request-1].Text
-			require.Contains(t, in, rule)
-			in = strings.Replace(in, rule, `value='2004-01-01T00:00:00Z' secret='s3cr3t' xml:lang='en'><body>leak</body>`+hxDeep(20)+`</rule><!-- leak -->`, 1)
-			in = strings.Replace(in, "</amp>", `</amp><amp xmlns='http://jabber.org/protocol/amp'>`+hxRule("bogus", "bogus", "leak")+`</amp><x:payload xmlns:x='urn:x'>leak</x:payload>`, 1)
-			p, err := amp.NewProcessor(tt.cfg)
-			require.NoError(t, err)
-			req, err := p.Parse(readXML(t, in), amp.HopEdge, amp.PresenceDenied)
-			var reply *etree.Element
-			if tt.outcome == nil {
-				var e *amp.Error
-				require.ErrorAs(t, err, &e)
-				reply = e.Reply(tt.server)
-			} else {
-				require.NoError(t, err)
-				res := req.Evaluate(*tt.outcome)
-				require.True(t, res.ServiceUnavailable())
-				replies := res.Replies(tt.server)
-				require.Len(t, replies, 1)
-				reply = replies[0]
-			}
-			want := examples[tt.reply-1].Text
-			if tt.errata != nil {
-				want = tt.errata(want)
-			}
-			assertXML(t, want, reply)
-		})
 	}
 }

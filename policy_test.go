@@ -138,25 +138,3 @@ func polCase(t *testing.T, name string, r amp.Rule, perHop bool, hop amp.Hop, pr
 		require.Equal(t, met && r.Action == amp.ActionNotify, len(res.Notified()) == 1, "%s, %+v", name, o)
 	}
 }
-
-// TestPolicyMixedRequest checks a request mixing drop rules with the
-// others: without authorization every alert, error and notify rule is
-// listed, the drop rules are not; with it, the notify event is sent and
-// the alert ends processing.
-func TestPolicyMixedRequest(t *testing.T) {
-	rules := hxNotify + hxRule("deliver", "drop", "forward") + hxRule("match-resource", "alert", "other") + hxRule("expire-at", "error", "2004-01-01T00:00:00Z") + hxRule("deliver", "drop", "direct")
-	msg := readXML(t, hxRequest("", rules))
-	_, err := (*amp.Processor)(nil).Parse(msg, amp.HopEdge, amp.PresenceDenied)
-	var e *amp.Error
-	require.ErrorAs(t, err, &e)
-	assertXML(t, hxRefusal("", rules, amp.ErrNotAcceptable, hxNotify+hxRule("match-resource", "alert", "other")+hxRule("expire-at", "error", "2004-01-01T00:00:00Z")), e.Reply(hxServer))
-
-	req, err := (*amp.Processor)(nil).Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-	require.NoError(t, err)
-	res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "chamber", Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)})
-	rule, ok := res.Rule()
-	require.True(t, ok)
-	require.Equal(t, amp.Rule{Condition: amp.ConditionMatchResource, Action: amp.ActionAlert, Value: "other"}, rule)
-	require.False(t, res.Proceed())
-	require.Len(t, res.Replies(hxServer), 2, "the notify event and the alert")
-}
