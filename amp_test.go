@@ -12,64 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The parties of the tests' messages: the sender, the recipient as the
-// sender addressed it, and the processing server.
-const (
-	sender    = "romeo@montague.lit/orchard"
-	recipient = "juliet@capulet.lit/balcony"
-	bare      = "juliet@capulet.lit"
-	domain    = "capulet.lit"
-)
-
 var (
 	allDeliveries = []amp.Delivery{amp.DeliveryDirect, amp.DeliveryForward, amp.DeliveryGateway, amp.DeliveryNone, amp.DeliveryStored}
 	allActions    = []amp.Action{amp.ActionAlert, amp.ActionDrop, amp.ActionError, amp.ActionNotify}
 )
-
-func rule(c amp.Condition, a amp.Action, v string) amp.Rule {
-	return amp.Rule{Condition: c, Action: a, Value: v}
-}
-
-// rulesXML writes rules as <rule/> elements, leaving out empty attributes.
-func rulesXML(rules ...amp.Rule) string {
-	var b strings.Builder
-	for _, r := range rules {
-		b.WriteString("<rule")
-		for _, kv := range [][2]string{{"condition", string(r.Condition)}, {"action", string(r.Action)}, {"value", r.Value}} {
-			if kv[1] != "" {
-				fmt.Fprintf(&b, " %s='%s'", kv[0], kv[1])
-			}
-		}
-		b.WriteString("/>")
-	}
-	return b.String()
-}
-
-// message returns a chat message with id m1 and a body from sender to to,
-// with an <amp/> that carries ampAttrs (" per-hop='true'", say) and holds
-// rules, written as XML.
-func message(t testing.TB, to, ampAttrs, rules string) *etree.Element {
-	t.Helper()
-	return readXML(t, fmt.Sprintf(`<message from='%s' to='%s' id='m1' type='chat'><body>secret</body><amp xmlns='%s'%s>%s</amp></message>`,
-		sender, to, amp.NS, ampAttrs, rules))
-}
-
-func mustTime(s string) time.Time {
-	t, err := amp.ParseDateTime(s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-// evaluate parses msg with p at hop for a sender with presence
-// authorization, requires it to be acceptable, and evaluates it.
-func evaluate(t testing.TB, p *amp.Processor, msg *etree.Element, hop amp.Hop, o amp.Outcome) amp.Result {
-	t.Helper()
-	req, err := p.Parse(msg, hop, amp.PresenceAuthorized)
-	require.NoError(t, err)
-	return req.Evaluate(o)
-}
 
 // effect is what a Result does: whether the server goes on, the action
 // that overrode it, and what each reply is: its status, or
@@ -349,8 +295,7 @@ func TestStagedLifetime(t *testing.T) {
 		assert.Equal(t, effect{Proceed: true, Replies: []string{"notify"}}, effectOf(t, msg, second))
 		assert.Equal(t, []amp.Rule{notifyStored}, second.Notified())
 		// The stored message keeps only the rule that has not fired, as written.
-		assertXML(t, `<message from='`+sender+`' to='`+recipient+`' id='m1' type='chat'><body>secret</body>`+
-			`<amp xmlns='http://jabber.org/protocol/amp'>`+rulesXML(alertLater)+`</amp></message>`, second.Message())
+		assertXML(t, requestXML("", rulesXML(alertLater)), second.Message())
 		// Evaluated again with the same outcome, nothing fires twice.
 		again := second.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: mustTime("2026-11-25T10:00:01Z")})
 		assert.Equal(t, goesOn, effectOf(t, msg, again))

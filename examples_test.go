@@ -102,8 +102,8 @@ func hostile(t *testing.T, msg *etree.Element) *etree.Element {
 	const rule = `value="2004-01-01T00:00:00Z"/>`
 	in := writeXML(msg)
 	require.Contains(t, in, rule)
-	in = strings.Replace(in, rule, `value='2004-01-01T00:00:00Z' secret='s3cr3t' xml:lang='en'><body>leak</body>`+hxDeep(20)+`</rule><!-- leak -->`, 1)
-	in = strings.Replace(in, "</amp>", `</amp><amp xmlns='http://jabber.org/protocol/amp'>`+hxRule("bogus", "bogus", "leak")+`</amp><x:payload xmlns:x='urn:x'>leak</x:payload>`, 1)
+	in = strings.Replace(in, rule, `value='2004-01-01T00:00:00Z' secret='s3cr3t' xml:lang='en'><body>leak</body>`+deepXML(20)+`</rule><!-- leak -->`, 1)
+	in = strings.Replace(in, "</amp>", `</amp><amp xmlns='http://jabber.org/protocol/amp'>`+ruleXML("bogus", "bogus", "leak")+`</amp><x:payload xmlns:x='urn:x'>leak</x:payload>`, 1)
 	return readXML(t, in)
 }
 

@@ -35,7 +35,7 @@ var polOutcomes = func() []amp.Outcome {
 }()
 
 // polMet is the XEP's answer (§3.3, CONFORMANCE's hops) to whether rule r,
-// addressed to hxTo, is met at hop under o.
+// addressed to recipient, is met at hop under o.
 func polMet(r amp.Rule, hop amp.Hop, perHop bool, o amp.Outcome) bool {
 	if hop == amp.HopTransit && !perHop {
 		return false
@@ -87,8 +87,8 @@ func polCase(t *testing.T, name string, r amp.Rule, perHop bool, hop amp.Hop, pr
 	if perHop {
 		attrs = ` per-hop='true'`
 	}
-	rule := hxRule(string(r.Condition), string(r.Action), r.Value)
-	msg := readXML(t, hxRequest(attrs, rule))
+	rule := ruleXML(string(r.Condition), string(r.Action), r.Value)
+	msg := readXML(t, requestXML(attrs, rule))
 	req, err := (*amp.Processor)(nil).Parse(msg, hop, presence)
 
 	// Parse: a rule that does not apply at the hop is not checked; one that
@@ -99,7 +99,7 @@ func polCase(t *testing.T, name string, r amp.Rule, perHop bool, hop amp.Hop, pr
 		var e *amp.Error
 		require.ErrorAs(t, err, &e, name)
 		require.Equal(t, []amp.Rule{r}, e.Rules, name)
-		assertXML(t, hxRefusal(attrs, rule, amp.ErrNotAcceptable, rule), e.Reply(hxServer), name)
+		assertXML(t, refusalXML(attrs, rule, amp.ErrNotAcceptable, rule), e.Reply(domain), name)
 		return
 	}
 	require.NoError(t, err, name)
@@ -122,7 +122,7 @@ func polCase(t *testing.T, name string, r amp.Rule, perHop bool, hop amp.Hop, pr
 			want = append(want, "")
 		}
 		var got []amp.Action
-		for _, reply := range res.Replies(hxServer) {
+		for _, reply := range res.Replies(domain) {
 			ev := amp.ParseEvent(reply)
 			require.NotNil(t, ev, "%s, %+v: %s is not an AMP reply", name, o, writeXML(reply))
 			got = append(got, ev.Status)
