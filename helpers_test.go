@@ -19,6 +19,7 @@ import (
 
 	"github.com/ampxmpp/amp"
 	"github.com/beevik/etree"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -432,4 +433,69 @@ func writeAll(els ...*etree.Element) string {
 		b.WriteString(writeXML(el) + "\n")
 	}
 	return b.String()
+}
+
+var (
+	allDeliveries = []amp.Delivery{amp.DeliveryDirect, amp.DeliveryForward, amp.DeliveryGateway, amp.DeliveryNone, amp.DeliveryStored}
+	allActions    = []amp.Action{amp.ActionAlert, amp.ActionDrop, amp.ActionError, amp.ActionNotify}
+)
+
+// effect is what a Result does: whether the server goes on, the action
+// that overrode it, and what each reply is: its status, or
+// "service-unavailable".
+type effect struct {
+	Proceed bool
+	Action  amp.Action
+	Replies []string
+}
+
+var goesOn = effect{Proceed: true}
+
+// metRule is the effect of one met rule with action a.
+func metRule(a amp.Action) effect {
+	switch a {
+	case amp.ActionNotify:
+		return effect{Proceed: true, Replies: []string{"notify"}}
+	case amp.ActionDrop:
+		return effect{Action: a}
+	}
+	return effect{Action: a, Replies: []string{string(a)}}
+}
+
+// effectOf returns what res does for msg, after checking what every reply
+// must be: from the server to the sender, with the message's id, without
+// its body, and readable by ParseEvent.
+func effectOf(t testing.TB, msg *etree.Element, res amp.Result) effect {
+	t.Helper()
+	e := effect{Proceed: res.Proceed(), Action: res.Action()}
+	for _, reply := range res.Replies(domain) {
+		ev := amp.ParseEvent(reply)
+		require.NotNil(t, ev, "reply is not an AMP event: %s", writeXML(reply))
+		assert.Equal(t, [3]string{domain, msg.SelectAttrValue("from", ""), msg.SelectAttrValue("id", "")},
+			[3]string{reply.SelectAttrValue("from", ""), reply.SelectAttrValue("to", ""), ev.ID}, "reply from, to, id")
+		assert.Nil(t, reply.SelectElement("body"), "a reply carries the body: %s", writeXML(reply))
+		switch {
+		case ev.Status != "":
+			e.Replies = append(e.Replies, string(ev.Status))
+		case ev.Err != nil && ev.Err.Kind == amp.ErrServiceUnavailable:
+			e.Replies = append(e.Replies, "service-unavailable")
+		default:
+			t.Fatalf("unexpected reply %s", writeXML(reply))
+		}
+	}
+	if !e.Proceed {
+		assert.Nil(t, res.Message(), "Message when the server does not go on")
+	}
+	return e
+}
+
+// keptRules returns the rules of the <amp/> of a message passed on, as
+// written, or nil when it has none.
+func keptRules(t testing.TB, msg *etree.Element) []amp.Rule {
+	t.Helper()
+	require.NotNil(t, msg, "no message to pass on")
+	// Read at a transit hop: rules that do not apply there are not checked.
+	req, err := (*amp.Processor)(nil).Parse(msg, amp.HopTransit, amp.PresenceAuthorized)
+	require.NoError(t, err)
+	return req.Rules().Rules
 }
