@@ -102,9 +102,9 @@ func TestConditions(t *testing.T) {
 				case c.o.NextHop != amp.NextHopLocal:
 					assert.Same(t, msg, res.Message(), "a message routed on is passed on unchanged")
 				case c.o.Delivery == amp.DeliveryStored && !c.met:
-					assert.Equal(t, []amp.Rule{r}, keptRules(t, res.Message()), "a stored message keeps the rule that has not fired")
+					assert.Equal(t, []amp.Rule{r}, kept(t, res.Message()).Rules, "a stored message keeps the rule that has not fired")
 				default:
-					assert.Nil(t, keptRules(t, res.Message()), "the message is passed on without <amp/>")
+					assert.Nil(t, kept(t, res.Message()).Rules, "the message is passed on without <amp/>")
 					assert.NotNil(t, res.Message().SelectElement("body"), "the message is passed on without its body")
 				}
 			})
@@ -206,7 +206,7 @@ func TestHops(t *testing.T) {
 				// The refusal echoes the rules as written, unchecked, at
 				// most MaxRules of them.
 				ev := amp.ParseEvent(res.Replies(domain)[0])
-				echo := keptRules(t, msg)
+				echo := kept(t, msg).Rules
 				assert.Equal(t, echo[:min(len(echo), c.p.Config().MaxRules)], ev.Rules, "echoed rules")
 				assert.Equal(t, c.ampAttrs != "", ev.PerHop, "echoed per-hop")
 			}
@@ -255,11 +255,11 @@ func TestStagedLifetime(t *testing.T) {
 			t.Run(c.at, func(t *testing.T) {
 				// The server reads the message back from storage.
 				back := readXML(t, stored)
-				assert.True(t, keptPerHop(t, back), "the stored <amp/> keeps per-hop")
+				assert.True(t, kept(t, back).PerHop, "the stored <amp/> keeps per-hop")
 				res := evaluate(t, p, back, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony", Time: mustTime(c.at)})
 				assert.Equal(t, c.want, effectOf(t, back, res))
 				if res.Proceed() {
-					assert.Nil(t, keptRules(t, res.Message()), "delivered with its <amp/>")
+					assert.Nil(t, kept(t, res.Message()).Rules, "delivered with its <amp/>")
 				}
 			})
 		}
@@ -285,12 +285,6 @@ func TestMessageInStream(t *testing.T) {
 	res = evaluate(t, nil, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect})
 	assertXML(t, `<message xmlns='jabber:server' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='m1'><data xmlns='urn:example:e'/></message>`, res.Message())
 	assert.Len(t, msg.ChildElements(), 2, "the caller's message is not modified")
-}
-
-func keptPerHop(t testing.TB, msg *etree.Element) bool {
-	req, err := (*amp.Processor)(nil).Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-	require.NoError(t, err)
-	return req.Rules().PerHop
 }
 
 // TestMongooseIMSubset checks the configuration of MongooseIM's subset:

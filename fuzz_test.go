@@ -280,16 +280,22 @@ func fzCheckLinear(t *testing.T, p *amp.Processor, msg *etree.Element, hop amp.H
 
 // linProcess is every call a server makes for one message.
 func linProcess(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Presence, o amp.Outcome) {
-	req, err := p.Parse(msg, hop, presence)
-	var e *amp.Error
-	if errors.As(err, &e) {
-		e.Reply(domain)
-		return
-	}
-	res := req.Evaluate(o)
+	res, e := process(p, msg, hop, presence, o)
+	e.Reply(domain)
 	res.Replies(domain)
 	res.Message()
 	res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Message()
+}
+
+// process is Parse and, unless it refuses the request, Evaluate: the
+// Result, or the zero Result and the *Error to send.
+func process(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Presence, o amp.Outcome) (amp.Result, *amp.Error) {
+	req, err := p.Parse(msg, hop, presence)
+	var e *amp.Error
+	if errors.As(err, &e) {
+		return amp.Result{}, e
+	}
+	return req.Evaluate(o), nil
 }
 
 // linAllocs is the allocations of linProcess, per run.

@@ -489,13 +489,12 @@ func effectOf(t testing.TB, msg *etree.Element, res amp.Result) effect {
 	return e
 }
 
-// keptRules returns the rules of the <amp/> of a message passed on, as
-// written, or nil when it has none.
-func keptRules(t testing.TB, msg *etree.Element) []amp.Rule {
+// kept returns the <amp/> of a message passed on, as written (read at a
+// transit hop, where rules are not checked); the zero RuleSet for none.
+func kept(t testing.TB, msg *etree.Element) amp.RuleSet {
 	t.Helper()
 	require.NotNil(t, msg, "no message to pass on")
-	// Read at a transit hop: rules that do not apply there are not checked.
 	req, err := (*amp.Processor)(nil).Parse(msg, amp.HopTransit, amp.PresenceAuthorized)
 	require.NoError(t, err)
-	return req.Rules().Rules
+	return req.Rules()
 }

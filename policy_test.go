@@ -112,11 +112,11 @@ func polCase(t *testing.T, name string, r amp.Rule, perHop bool, hop amp.Hop, pr
 		met := polMet(r, hop, perHop, o)
 		overrides := met && r.Action != amp.ActionNotify
 		var want []amp.Action // the events sent, by status; "" for service-unavailable
+		if met {
+			fired[r.Action]++
+		}
 		if met && r.Action != amp.ActionDrop {
 			want = append(want, r.Action)
-			fired[r.Action]++
-		} else if met {
-			fired[r.Action]++
 		}
 		if !overrides && o.NextHop == amp.NextHopNoAMP {
 			want = append(want, "")

@@ -151,13 +151,8 @@ func purSay(res amp.Result, e *amp.Error) string {
 // purProcess is what a server does with one message, as the README
 // recommends: Parse, then Evaluate and the replies, or the refusal.
 func purProcess(p *amp.Processor, msg *etree.Element, o amp.Outcome) purKept {
-	req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-	var e *amp.Error
-	if errors.As(err, &e) {
-		return purKept{err: e, said: purSay(amp.Result{}, e)}
-	}
-	res := req.Evaluate(o)
-	return purKept{res: res, said: purSay(res, nil)}
+	res, e := process(p, msg, amp.HopEdge, amp.PresenceAuthorized, o)
+	return purKept{res: res, err: e, said: purSay(res, e)}
 }
 
 // purMeddle does to a kept message what a caller may do later: evaluate
