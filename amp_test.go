@@ -41,6 +41,7 @@ func TestConditions(t *testing.T) {
 		row{"expire-at/after", expire, recipient, direct(atTime.Add(time.Hour)), true},
 		row{"expire-at/zero-time", rule(amp.ConditionExpireAt, "", "0001-01-01T00:00:00Z"), recipient, direct(time.Time{}), false},
 		row{"expire-at/time-in-another-zone", expire, recipient, direct(atTime.In(time.FixedZone("PST", -8*3600))), true},
+		row{"expire-at/before-in-another-zone", expire, recipient, direct(atTime.Add(-time.Second).In(time.FixedZone("CET", 3600))), false},
 		row{"expire-at/+00:00-fraction-before", rule(amp.ConditionExpireAt, "", "2026-11-25T12:00:00.5+00:00"), recipient, direct(atTime.Add(500*time.Millisecond - 1)), false},
 		row{"expire-at/+00:00-fraction-at", rule(amp.ConditionExpireAt, "", "2026-11-25T12:00:00.5+00:00"), recipient, direct(atTime.Add(500 * time.Millisecond)), true},
 		row{"expire-at/below-a-nanosecond", rule(amp.ConditionExpireAt, "", "2004-01-01T00:00:00.0000000009Z"), recipient, direct(mustTime("2004-01-01T00:00:00Z")), true},
