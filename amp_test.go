@@ -91,13 +91,20 @@ func TestConditions(t *testing.T) {
 			t.Run(c.name+"/"+string(action), func(t *testing.T) {
 				r := c.rule
 				r.Action = action
+				// MaxValueLen is the value's length, shorter than some names:
+				// the limit is for refusals, an event echoes the rule as written.
+				p, err := amp.NewProcessor(amp.Config{MaxValueLen: len(r.Value)})
+				require.NoError(t, err)
 				msg := message(t, c.to, "", rulesXML(r))
-				res := evaluate(t, nil, msg, amp.HopEdge, c.o)
+				res := evaluate(t, p, msg, amp.HopEdge, c.o)
 				want := goesOn
 				if c.met {
 					want = metRule(action)
 				}
 				require.Equal(t, want, effectOf(t, msg, res))
+				for _, reply := range res.Replies(domain) {
+					require.Equal(t, []amp.Rule{r}, amp.ParseEvent(reply).Rules, "the event's rule")
+				}
 				switch {
 				case !res.Proceed():
 				case c.o.NextHop != amp.NextHopLocal:

@@ -335,27 +335,3 @@ func TestHostile(t *testing.T) {
 		})
 	}
 }
-
-// TestHostileSmallValueLimit checks every rule a server accepts under a
-// MaxValueLen shorter than some condition and action names: an event
-// echoes the rule met as written (the limit is for refusals).
-func TestHostileSmallValueLimit(t *testing.T) {
-	for limit := 1; limit <= len("match-resource"); limit++ {
-		p, err := amp.NewProcessor(amp.Config{MaxValueLen: limit})
-		require.NoError(t, err)
-		for _, r := range []amp.Rule{{Condition: amp.ConditionDeliver, Action: amp.ActionNotify, Value: "none"}, {Condition: amp.ConditionMatchResource, Action: amp.ActionAlert, Value: "any"}} {
-			msg := readXML(t, requestXML("", ruleXML(string(r.Condition), string(r.Action), r.Value)))
-			req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-			if err != nil {
-				continue
-			}
-			res := req.Evaluate(amp.Outcome{Delivery: amp.Delivery(r.Value), Resource: "balcony"})
-			if r.Condition == amp.ConditionMatchResource {
-				res = req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony"})
-			}
-			replies := res.Replies(domain)
-			require.Len(t, replies, 1, "MaxValueLen %d, %v", limit, r)
-			require.Equal(t, []amp.Rule{r}, amp.ParseEvent(replies[0]).Rules, "MaxValueLen %d accepts %v; its event: %s", limit, r, writeXML(replies[0]))
-		}
-	}
-}
