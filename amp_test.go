@@ -499,7 +499,7 @@ func TestParseEvent(t *testing.T) {
 			return evaluate(t, nil, message(t, recipient, ampAttrs, rulesXML(rules...)), amp.HopEdge, o).Replies(domain)
 		}
 	}
-	// TestValidationErrors reads back the refusals of rules.
+	// TestHostile reads back the refusals of rules; this one a bad request.
 	refused := func(rules string) func(t *testing.T) []*etree.Element {
 		return func(t *testing.T) []*etree.Element {
 			_, err := (*amp.Processor)(nil).Parse(message(t, recipient, " per-hop='true'", rules), amp.HopEdge, amp.PresenceAuthorized)
