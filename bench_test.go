@@ -134,10 +134,10 @@ func BenchmarkReplyBytes(b *testing.B) {
 // rules (the default limit), none of them met: every rule is checked and
 // evaluated.
 func BenchmarkEvaluateRules(b *testing.B) {
-	unmet := []string{hxRule("deliver", "drop", "stored"), hxRule("match-resource", "error", "other"), hxRule("expire-at", "alert", "2100-01-01T00:00:00Z"), hxRule("deliver", "notify", "none")}
+	unmet := []string{ruleXML("deliver", "drop", "stored"), ruleXML("match-resource", "error", "other"), ruleXML("expire-at", "alert", "2100-01-01T00:00:00Z"), ruleXML("deliver", "notify", "none")}
 	for _, n := range []int{1, 2, 4, 8, 16, 32} {
 		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
-			rules := hxRepeat(0, n-1, func(i int) string { return unmet[i%len(unmet)] })
+			rules := repeatXML(0, n-1, func(i int) string { return unmet[i%len(unmet)] })
 			msg := readXML(b, `<message xmlns='jabber:client' from='alice@example.com/phone' to='bob@example.net/laptop' id='m1' type='chat'><body>hi</body><amp xmlns='http://jabber.org/protocol/amp'>`+rules+`</amp></message>`)
 			if res := benchEvaluate(b, msg); !res.Proceed() || res.Notified() != nil {
 				b.Fatalf("Proceed %v, Notified %v; want no rule met", res.Proceed(), res.Notified())
@@ -172,11 +172,11 @@ func BenchmarkDepth(b *testing.B) {
 				input := msg
 				switch shape {
 				case "deep":
-					hxDeepen(msg, n)
+					deepen(msg, n)
 				case "flat":
 					flat(msg, n)
 				case "prefixes":
-					decls := hxRepeat(1, n, func(i int) string { return fmt.Sprintf(" xmlns:p%d='urn:p%d'", i, i) })
+					decls := repeatXML(1, n, func(i int) string { return fmt.Sprintf(" xmlns:p%d='urn:p%d'", i, i) })
 					input = readXML(b, `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'`+decls+`>`+benchChat(b)+`</stream:stream>`)
 					msg = input.ChildElements()[0]
 					flat(msg, n)

@@ -94,6 +94,19 @@ func assertReplies(t *testing.T, want, msg *etree.Element, o amp.Outcome, server
 	assertXMLs(t, []string{writeXML(want)}, evaluate(t, nil, msg, amp.HopEdge, o).Replies(server))
 }
 
+// hostile is the request msg made hostile: unknown attributes and deep
+// junk in its rule, a second <amp/> and a payload, none of which a reply
+// may echo. Read for a sender without presence authorization, it must be
+// answered as msg is.
+func hostile(t *testing.T, msg *etree.Element) *etree.Element {
+	const rule = `value="2004-01-01T00:00:00Z"/>`
+	in := writeXML(msg)
+	require.Contains(t, in, rule)
+	in = strings.Replace(in, rule, `value='2004-01-01T00:00:00Z' secret='s3cr3t' xml:lang='en'><body>leak</body>`+deepXML(20)+`</rule><!-- leak -->`, 1)
+	in = strings.Replace(in, "</amp>", `</amp><amp xmlns='http://jabber.org/protocol/amp'>`+ruleXML("bogus", "bogus", "leak")+`</amp><x:payload xmlns:x='urn:x'>leak</x:payload>`, 1)
+	return readXML(t, in)
+}
+
 func features(query *etree.Element) []string {
 	var out []string
 	for _, f := range query.SelectElements("feature") {
@@ -274,14 +287,20 @@ func TestXEPExamples(t *testing.T) {
 			want := example(t, c.n, c.caption)
 			server, err := amp.NewProcessor(c.cfg)
 			require.NoError(t, err)
-			_, err = server.Parse(request(t), amp.HopEdge, amp.PresenceAuthorized)
-			var e *amp.Error
-			require.ErrorAs(t, err, &e)
-			assert.Equal(t, c.kind, e.Kind)
 			if c.cfg.MaxValueLen != 0 {
 				valuesCutTo(want, c.cfg.MaxValueLen)
 			}
-			assertXML(t, writeXML(want), e.Reply("shakespeare.lit"))
+			for _, presence := range []amp.Presence{amp.PresenceAuthorized, amp.PresenceDenied} {
+				msg := request(t)
+				if presence == amp.PresenceDenied {
+					msg = hostile(t, msg)
+				}
+				_, err = server.Parse(msg, amp.HopEdge, presence)
+				var e *amp.Error
+				require.ErrorAs(t, err, &e)
+				assert.Equal(t, c.kind, e.Kind)
+				assertXML(t, writeXML(want), e.Reply("shakespeare.lit"))
+			}
 			// A client reads the kind and the refused rule.
 			ev := amp.ParseEvent(want)
 			require.NotNil(t, ev)
@@ -301,7 +320,11 @@ func TestXEPExamples(t *testing.T) {
 	t.Run("Example 23: AMP service is unavailable", func(t *testing.T) {
 		msg := example(t, 22, "A message with AMP semantics")
 		o := amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP, Time: mustTime("2003-01-01T00:00:00Z")}
-		assertReplies(t, example(t, 23, "AMP service is unavailable"), msg, o, "royalty.england.lit")
+		want := example(t, 23, "AMP service is unavailable")
+		assertReplies(t, want, msg, o, "royalty.england.lit")
+		req, err := p.Parse(hostile(t, msg), amp.HopEdge, amp.PresenceDenied)
+		require.NoError(t, err)
+		assertXMLs(t, []string{writeXML(want)}, req.Evaluate(o).Replies("royalty.england.lit"), "the request made hostile")
 	})
 	t.Run("Example 24: A message with AMP semantics", func(t *testing.T) {
 		// An event (its <amp/> has a status): never processed as a request.

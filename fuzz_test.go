@@ -34,21 +34,6 @@ func fzSeeds() []string {
 	return seeds
 }
 
-// fzRead reads data as a server reads a stanza: on its own, or as the
-// first child of a client stream that declares the prefixes x (jabber:client)
-// and a (AMP).
-func fzRead(data []byte, inStream bool) *etree.Element {
-	if !inStream {
-		msg, _ := parseXML(string(data))
-		return msg
-	}
-	root, err := parseXML(`<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='jabber:client' xmlns:a='http://jabber.org/protocol/amp'>` + string(data) + `</stream:stream>`)
-	if err != nil || len(root.ChildElements()) == 0 {
-		return nil
-	}
-	return root.ChildElements()[0]
-}
-
 // fzAttr is the first unprefixed attribute key of el.
 func fzAttr(el *etree.Element, key string) string {
 	for _, a := range el.Attr {
@@ -71,7 +56,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, inStream := range []bool{false, true} {
-			msg := fzRead(data, inStream)
+			msg := readStanza(data, inStream)
 			if msg == nil {
 				continue
 			}
@@ -92,7 +77,7 @@ func fzCheckParse(t *testing.T, msg *etree.Element, hop amp.Hop, presence amp.Pr
 	var e *amp.Error
 	switch {
 	case errors.As(err, &e):
-		reply := e.Reply(hxServer)
+		reply := e.Reply(domain)
 		require.NotNil(t, reply, "no reply for %v", err)
 		requireBounded(t, p, msg, reply)
 		ev := amp.ParseEvent(reply)
@@ -107,19 +92,24 @@ func fzCheckParse(t *testing.T, msg *etree.Element, hop amp.Hop, presence amp.Pr
 			"a message in %q is not a message", ns)
 	default:
 		require.NoError(t, err)
-		rs := req.Rules()
-		if hop != amp.HopEdge || len(rs.Rules) == 0 {
-			return
+		if hop == amp.HopEdge {
+			requireRoundTrip(t, p, req.Rules(), presence)
 		}
-		back := etree.NewElement("message")
-		back.CreateAttr("xmlns", "jabber:client")
-		back.CreateAttr("from", "a@b/c")
-		back.CreateAttr("id", "1")
-		back.AddChild(rs.Element())
-		again, err := p.Parse(back, hop, presence)
-		require.NoError(t, err, "%v written as %s", rs, writeXML(back))
-		require.Equal(t, rs, again.Rules())
 	}
+}
+
+// requireRoundTrip checks that rs, written with RuleSet.Element in a
+// message, parse back the same at an edge.
+func requireRoundTrip(t *testing.T, p *amp.Processor, rs amp.RuleSet, presence amp.Presence) *etree.Element {
+	if len(rs.Rules) == 0 {
+		return nil
+	}
+	back := readXML(t, `<message from='a@b/c' id='1'/>`)
+	back.AddChild(rs.Element())
+	again, err := p.Parse(back, amp.HopEdge, presence)
+	require.NoError(t, err, "%v written as %s", rs, writeXML(back))
+	require.Equal(t, rs, again.Rules())
+	return back
 }
 
 // fzProcessor builds a configuration from fuzzed bits: the actions and
@@ -158,7 +148,7 @@ func FuzzEvaluate(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte, delivery uint8, resource string, unix int64, hop, next uint8, presence bool, acts, conds, maxRules, maxValueLen uint8) {
-		msg := fzRead(data, conds&0x80 != 0)
+		msg := readStanza(data, conds&0x80 != 0)
 		p := fzProcessor(t, acts, conds, maxRules, maxValueLen)
 		if msg == nil || p == nil {
 			return
@@ -182,7 +172,7 @@ func FuzzEvaluate(f *testing.F) {
 
 func fzCheckResult(t *testing.T, p *amp.Processor, msg *etree.Element, req amp.Request, o amp.Outcome, presence amp.Presence) {
 	res := req.Evaluate(o)
-	replies := res.Replies(hxServer)
+	replies := res.Replies(domain)
 	requireBounded(t, p, msg, replies...)
 	rule, overridden := res.Rule()
 	notified := res.Notified()
@@ -290,16 +280,22 @@ func fzCheckLinear(t *testing.T, p *amp.Processor, msg *etree.Element, hop amp.H
 
 // linProcess is every call a server makes for one message.
 func linProcess(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Presence, o amp.Outcome) {
+	res, e := process(p, msg, hop, presence, o)
+	e.Reply(domain)
+	res.Replies(domain)
+	res.Message()
+	res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Message()
+}
+
+// process is Parse and, unless it refuses the request, Evaluate: the
+// Result, or the zero Result and the *Error to send.
+func process(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Presence, o amp.Outcome) (amp.Result, *amp.Error) {
 	req, err := p.Parse(msg, hop, presence)
 	var e *amp.Error
 	if errors.As(err, &e) {
-		e.Reply(hxServer)
-		return
+		return amp.Result{}, e
 	}
-	res := req.Evaluate(o)
-	res.Replies(hxServer)
-	res.Message()
-	res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Message()
+	return req.Evaluate(o), nil
 }
 
 // linAllocs is the allocations of linProcess, per run.
@@ -327,31 +323,23 @@ var linShapes = []struct {
 	make func(n int) *etree.Element
 }{
 	{"rules, refused", amp.Config{}, func(n int) *etree.Element {
-		return linRequest(strings.Repeat(hxNotify, n))
+		return mustReadXML(requestXML("", strings.Repeat(notifyRule, n)))
 	}},
 	{"rules, each met", amp.Config{MaxRules: 1 << 20}, func(n int) *etree.Element {
-		return linRequest(strings.Repeat(hxNotify, n))
+		return mustReadXML(requestXML("", strings.Repeat(notifyRule, n)))
 	}},
 	{"deep payload", amp.Config{}, func(n int) *etree.Element {
-		return hxDeepen(linRequest(hxNotify+hxDrop), n)
+		return deepen(mustReadXML(requestXML("", notifyRule+dropRule)), n)
 	}},
 	{"children", amp.Config{}, func(n int) *etree.Element {
-		return linRequest(hxNotify + strings.Repeat(`</amp><x xmlns='urn:x' a='1'>t</x><amp xmlns='urn:y'>`, n))
+		return mustReadXML(requestXML("", notifyRule+strings.Repeat(`</amp><x xmlns='urn:x' a='1'>t</x><amp xmlns='urn:y'>`, n)))
 	}},
 	{"long value, met", amp.Config{MaxValueLen: 1 << 30}, func(n int) *etree.Element {
-		return linRequest(hxRule("expire-at", "notify", "2004-01-01T00:00:00."+strings.Repeat("1", n)+"Z"))
+		return mustReadXML(requestXML("", ruleXML("expire-at", "notify", "2004-01-01T00:00:00."+strings.Repeat("1", n)+"Z")))
 	}},
 	{"long value, refused", amp.Config{}, func(n int) *etree.Element {
-		return linRequest(hxRule("deliver", "notify", strings.Repeat("é", n)) + hxNotify)
+		return mustReadXML(requestXML("", ruleXML("deliver", "notify", strings.Repeat("é", n))+notifyRule))
 	}},
-}
-
-func linRequest(rules string) *etree.Element {
-	msg, err := parseXML(hxRequest("", rules))
-	if err != nil {
-		panic(err)
-	}
-	return msg
 }
 
 // TestLinearCost builds inputs of each shape of size n and 4n and checks
@@ -387,29 +375,19 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		p, err := amp.NewProcessor(amp.Config{MaxRules: 1 << 10})
 		require.NoError(t, err)
-		msg := fzRead(data, false)
+		msg := readStanza(data, false)
 		if msg == nil {
 			return
 		}
 		req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
 		rs := req.Rules()
-		if err != nil || len(rs.Rules) == 0 {
-			return
-		}
-		back := etree.NewElement("message")
-		back.CreateAttr("xmlns", "jabber:client")
-		back.CreateAttr("from", "a@b/c")
-		back.CreateAttr("id", "rt")
-		back.AddChild(rs.Element())
-		again, err := p.Parse(back, amp.HopEdge, amp.PresenceAuthorized)
-		require.NoError(t, err, writeXML(back))
-		require.Equal(t, rs, again.Rules())
-		if strings.ContainsAny(fmt.Sprint(rs.Rules), "\t\n\r") {
+		back := requireRoundTrip(t, p, rs, amp.PresenceAuthorized)
+		if err != nil || back == nil || strings.ContainsAny(fmt.Sprint(rs.Rules), "\t\n\r") {
 			return
 		}
 		wire, err := parseXML(writeXML(back))
 		require.NoError(t, err)
-		again, err = p.Parse(wire, amp.HopEdge, amp.PresenceAuthorized)
+		again, err := p.Parse(wire, amp.HopEdge, amp.PresenceAuthorized)
 		require.NoError(t, err, writeXML(back))
 		require.Equal(t, rs, again.Rules())
 	})
@@ -428,7 +406,7 @@ func FuzzMayHaveRequest(f *testing.F) {
 			return
 		}
 		for _, inStream := range []bool{false, true} {
-			msg := fzRead(data, inStream)
+			msg := readStanza(data, inStream)
 			if msg == nil {
 				continue
 			}

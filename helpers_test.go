@@ -12,10 +12,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ampxmpp/amp"
 	"github.com/beevik/etree"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -230,4 +234,267 @@ func mustReadXML(s string) *etree.Element {
 		panic(fmt.Sprintf("parsing %q: %v", s, err))
 	}
 	return el
+}
+
+// Builders of the tests' messages and rules, written as XML, and the
+// drivers and checks more than one test uses.
+
+// The parties of the tests' messages: the sender, the recipient as the
+// sender addressed it, the processing server, and the messages' id.
+const (
+	sender    = "romeo@montague.lit/orchard"
+	recipient = "juliet@capulet.lit/balcony"
+	bare      = "juliet@capulet.lit"
+	domain    = "capulet.lit"
+	msgID     = "m1"
+)
+
+func rule(c amp.Condition, a amp.Action, v string) amp.Rule {
+	return amp.Rule{Condition: c, Action: a, Value: v}
+}
+
+// rulesXML writes rules as <rule/> elements, leaving out empty attributes.
+func rulesXML(rules ...amp.Rule) string {
+	var b strings.Builder
+	for _, r := range rules {
+		b.WriteString("<rule")
+		for _, kv := range [][2]string{{"condition", string(r.Condition)}, {"action", string(r.Action)}, {"value", r.Value}} {
+			if kv[1] != "" {
+				fmt.Fprintf(&b, " %s='%s'", kv[0], kv[1])
+			}
+		}
+		b.WriteString("/>")
+	}
+	return b.String()
+}
+
+// requestTo is a chat message from sender to to, with id msgID, a body
+// and a thread around an <amp/> that carries ampAttrs (" per-hop='true'",
+// say) and holds rules, written as XML. A reply must echo neither.
+func requestTo(to, ampAttrs, rules string) string {
+	return fmt.Sprintf(`<message xmlns='jabber:client' from='%s' to='%s' id='%s' type='chat'><body>secret</body><amp xmlns='%s'%s>%s</amp><thread>leak</thread></message>`,
+		sender, to, msgID, amp.NS, ampAttrs, rules)
+}
+
+// requestXML is requestTo the recipient.
+func requestXML(ampAttrs, rules string) string { return requestTo(recipient, ampAttrs, rules) }
+
+// message reads requestTo(to, ampAttrs, rules).
+func message(t testing.TB, to, ampAttrs, rules string) *etree.Element {
+	t.Helper()
+	return readXML(t, requestTo(to, ampAttrs, rules))
+}
+
+func mustTime(s string) time.Time {
+	t, err := amp.ParseDateTime(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// evaluate parses msg with p at hop for a sender with presence
+// authorization, requires it to be acceptable, and evaluates it.
+func evaluate(t testing.TB, p *amp.Processor, msg *etree.Element, hop amp.Hop, o amp.Outcome) amp.Result {
+	t.Helper()
+	req, err := p.Parse(msg, hop, amp.PresenceAuthorized)
+	require.NoError(t, err)
+	return req.Evaluate(o)
+}
+
+const (
+	dropRule   = `<rule condition='deliver' action='drop' value='stored'/>`
+	alertRule  = `<rule condition='deliver' action='alert' value='stored'/>`
+	notifyRule = `<rule condition='deliver' action='notify' value='direct'/>`
+	bogusRule  = `<rule condition='deliver' action='bogus' value='none'/>`
+)
+
+// messageXML is a message from sender whose children are content.
+func messageXML(attrs, content string) string {
+	return fmt.Sprintf(`<message from='%s' id='%s'%s>%s</message>`, sender, msgID, attrs, content)
+}
+
+// refusalXML is the refusal domain sends to sender: the echo of the
+// request (its <amp/> attributes and rules) and the <error/> of kind
+// listing the rules listed.
+func refusalXML(echoAttrs, echo string, kind error, listed string) string {
+	return fmt.Sprintf(`<message xmlns='jabber:client' from='%s' to='%s' id='%s' type='error'><amp xmlns='http://jabber.org/protocol/amp'%s>%s</amp>%s</message>`, domain, sender, msgID, echoAttrs, echo, errorXML(kind, listed))
+}
+
+// errorXML is the <error/> of a refusal of kind, listing rules.
+func errorXML(kind error, rules string) string {
+	code, condition := "400", "bad-request"
+	if kind == amp.ErrNotAcceptable {
+		code, condition = "405", "not-acceptable"
+	}
+	e := fmt.Sprintf(`<error type='modify' code='%s'><%s xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>`, code, condition)
+	if c := map[error]string{amp.ErrNotAcceptable: "invalid-rules", amp.ErrUnsupportedAction: "unsupported-actions", amp.ErrUnsupportedCondition: "unsupported-conditions"}[kind]; c != "" {
+		e += fmt.Sprintf(`<%s xmlns='%s'>%s</%s>`, c, amp.NS, rules, c)
+	}
+	return e + `</error>`
+}
+
+// ruleXML writes one rule with all three attributes.
+func ruleXML(condition, action, value string) string {
+	return fmt.Sprintf(`<rule condition='%s' action='%s' value='%s'/>`, condition, action, value)
+}
+
+// repeatXML writes f(i) for i from first to last, both included.
+func repeatXML(first, last int, f func(i int) string) string {
+	var b strings.Builder
+	for i := first; i <= last; i++ {
+		b.WriteString(f(i))
+	}
+	return b.String()
+}
+
+// numberedRule is rule i of a request of many numbered rules.
+func numberedRule(i int) string { return ruleXML("deliver", "drop", strconv.Itoa(i)) }
+
+// deepXML is junk nested n levels deep.
+func deepXML(n int) string {
+	return strings.Repeat("<junk a='1'>", n) + "<body>leak</body>" + strings.Repeat("</junk>", n)
+}
+
+// replyEnvelope is the constant of the reply bound: the markup of a reply's
+// <message/>, <amp/> and <error/>, outside the rules it carries and the
+// message's attributes it copies.
+const replyEnvelope = 1024
+
+// replyBound is the most bytes a reply to msg may take as XML under the
+// limits of p: 2*MaxRules rules, each of 64 bytes of markup and at most
+// 3*MaxValueLen bytes of attributes, escaped (6 bytes for a byte at worst),
+// plus replyEnvelope and the message's attributes (from, to and id are
+// copied, from twice), escaped.
+func replyBound(p *amp.Processor, msg *etree.Element) int {
+	c := p.Config()
+	attrs := 0
+	for _, a := range msg.Attr {
+		attrs += len(a.Value)
+	}
+	return replyEnvelope + 2*6*attrs + 2*c.MaxRules*(64+6*3*c.MaxValueLen)
+}
+
+// requireBounded checks that every reply to msg is within replyBound.
+func requireBounded(t testing.TB, p *amp.Processor, msg *etree.Element, replies ...*etree.Element) {
+	t.Helper()
+	for _, r := range replies {
+		n, bound := len(writeXML(r)), replyBound(p, msg)
+		require.LessOrEqual(t, n, bound, "a reply of %d bytes, over the bound %d", n, bound)
+	}
+}
+
+// deepen adds to msg, as its first child, a payload n levels deep.
+func deepen(msg *etree.Element, n int) *etree.Element {
+	if n > 0 {
+		el := etree.NewElement("payload")
+		el.CreateAttr("xmlns", "urn:x")
+		msg.InsertChildAt(0, el)
+		for range n {
+			el = el.CreateElement("junk")
+			el.CreateAttr("a", "1")
+		}
+		el.CreateElement("body").SetText("leak")
+	}
+	return msg
+}
+
+// boundOutcomes are the outcomes under which the hostile table evaluates the
+// requests it accepts, so that every reply they can give is bounded.
+var boundOutcomes = func() []amp.Outcome {
+	var out []amp.Outcome
+	for _, d := range []amp.Delivery{amp.DeliveryDirect, amp.DeliveryForward, amp.DeliveryGateway, amp.DeliveryNone, amp.DeliveryStored} {
+		for _, n := range []amp.NextHop{amp.NextHopLocal, amp.NextHopNoAMP} {
+			out = append(out, amp.Outcome{Delivery: d, Resource: "balcony", Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC), NextHop: n})
+		}
+	}
+	return out
+}()
+
+// readStanza reads data as a server reads a stanza: on its own, or as the
+// first child of a client stream that declares the prefixes x (jabber:client)
+// and a (AMP).
+func readStanza(data []byte, inStream bool) *etree.Element {
+	if !inStream {
+		msg, _ := parseXML(string(data))
+		return msg
+	}
+	root, err := parseXML(`<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='jabber:client' xmlns:a='http://jabber.org/protocol/amp'>` + string(data) + `</stream:stream>`)
+	if err != nil || len(root.ChildElements()) == 0 {
+		return nil
+	}
+	return root.ChildElements()[0]
+}
+
+// writeAll writes els, one a line.
+func writeAll(els ...*etree.Element) string {
+	var b strings.Builder
+	for _, el := range els {
+		b.WriteString(writeXML(el) + "\n")
+	}
+	return b.String()
+}
+
+var (
+	allDeliveries = []amp.Delivery{amp.DeliveryDirect, amp.DeliveryForward, amp.DeliveryGateway, amp.DeliveryNone, amp.DeliveryStored}
+	allActions    = []amp.Action{amp.ActionAlert, amp.ActionDrop, amp.ActionError, amp.ActionNotify}
+)
+
+// effect is what a Result does: whether the server goes on, the action
+// that overrode it, and what each reply is: its status, or
+// "service-unavailable".
+type effect struct {
+	Proceed bool
+	Action  amp.Action
+	Replies []string
+}
+
+var goesOn = effect{Proceed: true}
+
+// metRule is the effect of one met rule with action a.
+func metRule(a amp.Action) effect {
+	switch a {
+	case amp.ActionNotify:
+		return effect{Proceed: true, Replies: []string{"notify"}}
+	case amp.ActionDrop:
+		return effect{Action: a}
+	}
+	return effect{Action: a, Replies: []string{string(a)}}
+}
+
+// effectOf returns what res does for msg, after checking what every reply
+// must be: from the server to the sender, with the message's id, without
+// its body, and readable by ParseEvent.
+func effectOf(t testing.TB, msg *etree.Element, res amp.Result) effect {
+	t.Helper()
+	e := effect{Proceed: res.Proceed(), Action: res.Action()}
+	for _, reply := range res.Replies(domain) {
+		ev := amp.ParseEvent(reply)
+		require.NotNil(t, ev, "reply is not an AMP event: %s", writeXML(reply))
+		assert.Equal(t, [3]string{domain, msg.SelectAttrValue("from", ""), msg.SelectAttrValue("id", "")},
+			[3]string{reply.SelectAttrValue("from", ""), reply.SelectAttrValue("to", ""), ev.ID}, "reply from, to, id")
+		assert.Nil(t, reply.SelectElement("body"), "a reply carries the body: %s", writeXML(reply))
+		switch {
+		case ev.Status != "":
+			e.Replies = append(e.Replies, string(ev.Status))
+		case ev.Err != nil && ev.Err.Kind == amp.ErrServiceUnavailable:
+			e.Replies = append(e.Replies, "service-unavailable")
+		default:
+			t.Fatalf("unexpected reply %s", writeXML(reply))
+		}
+	}
+	if !e.Proceed {
+		assert.Nil(t, res.Message(), "Message when the server does not go on")
+	}
+	return e
+}
+
+// kept returns the <amp/> of a message passed on, as written (read at a
+// transit hop, where rules are not checked); the zero RuleSet for none.
+func kept(t testing.TB, msg *etree.Element) amp.RuleSet {
+	t.Helper()
+	require.NotNil(t, msg, "no message to pass on")
+	req, err := (*amp.Processor)(nil).Parse(msg, amp.HopTransit, amp.PresenceAuthorized)
+	require.NoError(t, err)
+	return req.Rules()
 }

@@ -3,7 +3,6 @@ package amp_test
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +34,7 @@ func purInputs(t testing.TB) []purInput {
 		}
 	}
 	for _, e := range examples[4:6] {
-		out = append(out, purInput{e.Name() + ", in a stream", fzRead([]byte(e.Text), true)})
+		out = append(out, purInput{e.Name() + ", in a stream", readStanza([]byte(e.Text), true)})
 	}
 	return out
 }
@@ -54,7 +53,7 @@ var purProcessors = func() []*amp.Processor {
 }()
 
 // purOutcomes are a direct delivery, a next hop without AMP and storage.
-var purOutcomes = []amp.Outcome{hxOutcomes[0], hxOutcomes[7], hxOutcomes[8]}
+var purOutcomes = []amp.Outcome{boundOutcomes[0], boundOutcomes[7], boundOutcomes[8]}
 
 // purScribble changes el and everything in it, as a caller may change
 // what it was given.
@@ -67,15 +66,6 @@ func purScribble(el *etree.Element) {
 		purScribble(c)
 	}
 	el.CreateElement("scribble").SetText("x")
-}
-
-// writeAll writes els, one a line.
-func writeAll(els ...*etree.Element) string {
-	var b strings.Builder
-	for _, el := range els {
-		b.WriteString(writeXML(el) + "\n")
-	}
-	return b.String()
 }
 
 // TestPurity writes the caller's element before and after every call and
@@ -121,17 +111,17 @@ func TestPurity(t *testing.T) {
 						same("Parse")
 						var e *amp.Error
 						if errors.As(err, &e) {
-							owned("Error.Reply", func() []*etree.Element { return []*etree.Element{e.Reply(hxServer)} })
+							owned("Error.Reply", func() []*etree.Element { return []*etree.Element{e.Reply(domain)} })
 							continue
 						}
 						owned("RuleSet.Element", func() []*etree.Element { return []*etree.Element{req.Rules().Element()} })
 						for _, o := range outcomes {
 							res := req.Evaluate(o)
 							same("Evaluate")
-							owned("Replies", func() []*etree.Element { return res.Replies(hxServer) })
+							owned("Replies", func() []*etree.Element { return res.Replies(domain) })
 							owned("Message", func() []*etree.Element { return []*etree.Element{res.Message()} })
 							rest := res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored})
-							owned("Remaining", func() []*etree.Element { return append(rest.Replies(hxServer), rest.Message()) })
+							owned("Remaining", func() []*etree.Element { return append(rest.Replies(domain), rest.Message()) })
 						}
 					}
 				}
@@ -151,23 +141,18 @@ type purKept struct {
 // purSay is everything a Result or an *Error says.
 func purSay(res amp.Result, e *amp.Error) string {
 	if e != nil {
-		return writeXML(e.Reply(hxServer))
+		return writeXML(e.Reply(domain))
 	}
 	rule, ok := res.Rule()
 	return fmt.Sprintf("%v %q %v %v %v %v\n%s%s", res.Proceed(), res.Action(), rule, ok, res.Notified(), res.Remaining().Rules(),
-		writeAll(res.Replies(hxServer)...), writeXML(res.Message()))
+		writeAll(res.Replies(domain)...), writeXML(res.Message()))
 }
 
 // purProcess is what a server does with one message, as the README
 // recommends: Parse, then Evaluate and the replies, or the refusal.
 func purProcess(p *amp.Processor, msg *etree.Element, o amp.Outcome) purKept {
-	req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-	var e *amp.Error
-	if errors.As(err, &e) {
-		return purKept{err: e, said: purSay(amp.Result{}, e)}
-	}
-	res := req.Evaluate(o)
-	return purKept{res: res, said: purSay(res, nil)}
+	res, e := process(p, msg, amp.HopEdge, amp.PresenceAuthorized, o)
+	return purKept{res: res, err: e, said: purSay(res, e)}
 }
 
 // purMeddle does to a kept message what a caller may do later: evaluate
@@ -180,7 +165,7 @@ func purMeddle(k purKept) {
 		k.err.Rules = append(k.err.Rules, amp.Rule{})
 		return
 	}
-	k.res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)}).Replies(hxServer)
+	k.res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)}).Replies(domain)
 	rs := k.res.Remaining().Rules()
 	for i := range rs.Rules {
 		rs.Rules[i].Value = "edited"
@@ -206,7 +191,7 @@ func TestOwnership(t *testing.T) {
 			msgs = append(msgs, in.msg)
 		}
 	}
-	outcome := func(i int) amp.Outcome { return hxOutcomes[i%len(hxOutcomes)] }
+	outcome := func(i int) amp.Outcome { return boundOutcomes[i%len(boundOutcomes)] }
 	want := make([]string, len(msgs))
 	for i, msg := range msgs {
 		want[i] = purProcess(p, msg, outcome(i)).said
