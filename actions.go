@@ -25,6 +25,22 @@ const (
 // allActions lists the actions XEP-0079 defines, in its order.
 var allActions = [...]Action{ActionAlert, ActionDrop, ActionError, ActionNotify}
 
+// bit returns a's bit in a set of actions, or 0 when XEP-0079 does not
+// define a.
+func (a Action) bit() uint8 {
+	switch a {
+	case ActionAlert:
+		return 1 << 0
+	case ActionDrop:
+		return 1 << 1
+	case ActionError:
+		return 1 << 2
+	case ActionNotify:
+		return 1 << 3
+	}
+	return 0
+}
+
 // Replies returns the stanzas the server sends to the sender for this
 // Result, in order: a notify event for each met notify rule, then the
 // alert event, the error of the error action, or service-unavailable. A
@@ -48,7 +64,7 @@ func (r Result) Replies(server string) []*etree.Element {
 			// §3.4.3: the event's <amp/> in an error, with the rule in
 			// <failed-rules/>.
 			m := req.event(server, ActionError, ru)
-			m.CreateAttr("type", "error")
+			addAttr(m, "type", "error")
 			m.AddChild(errorElement(ErrFailedRules, []rule{ru}, req.p.maxValueLen))
 			out = append(out, m)
 		}
@@ -64,56 +80,71 @@ func (r Result) Replies(server string) []*etree.Element {
 
 // event returns the event with status for ru (§3.4.1, §3.4.4, §4.1): its
 // <amp/> names the original sender and recipient.
-func (r Request) event(server string, status Action, ru rule) *etree.Element {
+func (r *request) event(server string, status Action, ru rule) *etree.Element {
 	// The three elements, their attributes and children in one allocation:
 	// building them one by one costs 15 allocations, and BenchmarkNotify's
 	// budget does not allow it.
 	s := new(struct {
-		msg, amp, rule                etree.Element
-		msgAttr                       [5]etree.Attr
-		ampAttr                       [4]etree.Attr
-		ruleAttr                      [3]etree.Attr
-		msgChild, ampChild, ruleChild [1]etree.Token
+		msg, amp, rule     etree.Element
+		msgAttr            [4]etree.Attr
+		ampAttr            [4]etree.Attr
+		ruleAttr           [3]etree.Attr
+		msgChild, ampChild [1]etree.Token
 	})
 	s.msg = etree.Element{Tag: "message", Attr: s.msgAttr[:0], Child: s.msgChild[:0]}
 	s.amp = etree.Element{Tag: "amp", Attr: s.ampAttr[:0], Child: s.ampChild[:0]}
-	s.rule = etree.Element{Tag: "rule", Attr: s.ruleAttr[:0], Child: s.ruleChild[:0]}
-	m := startReply(&s.msg, r.msg, server, "")
+	s.rule = etree.Element{Tag: "rule", Attr: s.ruleAttr[:0]}
+	m := startReply(&s.msg, r.msg, r.stanza, server, "")
 	m.AddChild(&s.amp)
-	s.amp.CreateAttr("xmlns", NS)
-	s.amp.CreateAttr("status", string(status))
-	if from := attrValue(r.msg, "from"); from != "" {
-		s.amp.CreateAttr("from", from)
+	addAttr(&s.amp, "xmlns", NS)
+	addAttr(&s.amp, "status", string(status))
+	if r.stanza.from != "" {
+		addAttr(&s.amp, "from", r.stanza.from)
 	}
-	if to := attrValue(r.msg, "to"); to != "" {
-		s.amp.CreateAttr("to", to)
+	if r.stanza.to != "" {
+		addAttr(&s.amp, "to", r.stanza.to)
 	}
 	s.amp.AddChild(&s.rule)
 	writeRule(&s.rule, ru, r.p.maxValueLen)
 	return m
 }
 
+// addAttr adds the unprefixed attribute key=value to el, an element being
+// built that has no attribute key yet. It skips CreateAttr's search for an
+// attribute of the same name (BenchmarkNotify); the attribute is a copy of
+// el's first one, made by CreateAttr, so that it keeps the owner element
+// that Attr.Element returns.
+func addAttr(el *etree.Element, key, value string) {
+	if len(el.Attr) == 0 {
+		el.CreateAttr(key, value)
+		return
+	}
+	a := el.Attr[0]
+	a.Space, a.Key, a.Value = "", key, value
+	el.Attr = append(el.Attr, a)
+}
+
 // reply returns the start of a reply to msg: a <message/> in msg's
 // namespace from server to msg's sender, with msg's id and type typ when
 // it is not empty.
 func reply(msg *etree.Element, server string, typ string) *etree.Element {
-	return startReply(etree.NewElement("message"), msg, server, typ)
+	return startReply(etree.NewElement("message"), msg, readStanzaAttrs(msg), server, typ)
 }
 
-// startReply makes m, a new <message/>, the start of a reply to msg, as
-// reply says, and returns it.
-func startReply(m, msg *etree.Element, server string, typ string) *etree.Element {
+// startReply makes m, a new <message/>, the start of a reply to msg, whose
+// attributes are stanza, as reply says, and returns it.
+func startReply(m, msg *etree.Element, stanza stanzaAttrs, server string, typ string) *etree.Element {
 	if ns := msg.NamespaceURI(); ns != "" {
-		m.CreateAttr("xmlns", ns)
+		addAttr(m, "xmlns", ns)
 	}
 	for _, a := range [...][2]string{
 		{"from", server},
-		{"to", attrValue(msg, "from")},
-		{"id", attrValue(msg, "id")},
+		{"to", stanza.from},
+		{"id", stanza.id},
 		{"type", typ},
 	} {
 		if a[1] != "" {
-			m.CreateAttr(a[0], a[1])
+			addAttr(m, a[0], a[1])
 		}
 	}
 	return m

@@ -137,8 +137,8 @@ type Config struct {
 // never changes once made. A nil *Processor behaves as the one that
 // NewProcessor(Config{}) returns.
 type Processor struct {
-	actions      []Action    // supported, in the XEP's order
-	conditions   []Condition // supported, in the XEP's order
+	actions      uint8 // the supported actions, as Action.bit says
+	conditions   uint8 // the supported conditions, as Condition.bit says
 	maxRules     int
 	maxValueLen  int
 	rootFeatures bool
@@ -147,8 +147,8 @@ type Processor struct {
 // defaultProcessor is what a nil *Processor stands for. It is never
 // modified.
 var defaultProcessor = &Processor{
-	actions:     allActions[:],
-	conditions:  allConditions[:],
+	actions:     1<<len(allActions) - 1,
+	conditions:  1<<len(allConditions) - 1,
 	maxRules:    DefaultMaxRules,
 	maxValueLen: DefaultMaxValueLen,
 }
@@ -185,38 +185,44 @@ func NewProcessor(c Config) (*Processor, error) {
 	return p, nil
 }
 
-// supported returns the names of all that listed names, in the order of
-// all, or all when listed is nil.
-func supported[T ~string](what string, all, listed []T) ([]T, error) {
+// supported returns the set of names listed, as bit says, or all of them
+// when listed is nil.
+func supported[T interface {
+	~string
+	bit() uint8
+}](what string, all, listed []T) (uint8, error) {
 	if listed == nil {
-		return all, nil
+		listed = all
 	}
 	if len(listed) == 0 {
-		return nil, fmt.Errorf("amp: Config lists no %s; leave the list nil to support all", what)
+		return 0, fmt.Errorf("amp: Config lists no %s; leave the list nil to support all", what)
 	}
-	for i, name := range listed {
-		known := false
-		for _, a := range all {
-			known = known || a == name
-		}
-		if !known {
-			return nil, fmt.Errorf("amp: Config lists %s %q, which XEP-0079 does not define", what, name)
-		}
-		for _, prev := range listed[:i] {
-			if prev == name {
-				return nil, fmt.Errorf("amp: Config lists %s %q twice", what, name)
-			}
+	var set uint8
+	for _, name := range listed {
+		switch bit := name.bit(); {
+		case bit == 0:
+			return 0, fmt.Errorf("amp: Config lists %s %q, which XEP-0079 does not define", what, name)
+		case set&bit != 0:
+			return 0, fmt.Errorf("amp: Config lists %s %q twice", what, name)
+		default:
+			set |= bit
 		}
 	}
+	return set, nil
+}
+
+// members returns the names of all in set, in the order of all.
+func members[T interface {
+	~string
+	bit() uint8
+}](all []T, set uint8) []T {
 	var out []T
-	for _, a := range all {
-		for _, name := range listed {
-			if a == name {
-				out = append(out, a)
-			}
+	for _, name := range all {
+		if set&name.bit() != 0 {
+			out = append(out, name)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // orDefault returns p, or the default Processor when p is nil.
@@ -232,31 +238,17 @@ func (p *Processor) orDefault() *Processor {
 func (p *Processor) Config() Config {
 	p = p.orDefault()
 	return Config{
-		Actions:      append([]Action(nil), p.actions...),
-		Conditions:   append([]Condition(nil), p.conditions...),
+		Actions:      members(allActions[:], p.actions),
+		Conditions:   members(allConditions[:], p.conditions),
 		MaxRules:     p.maxRules,
 		MaxValueLen:  p.maxValueLen,
 		RootFeatures: p.rootFeatures,
 	}
 }
 
-func (p *Processor) supportsAction(a Action) bool {
-	for _, s := range p.actions {
-		if s == a {
-			return true
-		}
-	}
-	return false
-}
+func (p *Processor) supportsAction(a Action) bool { return p.actions&a.bit() != 0 }
 
-func (p *Processor) supportsCondition(c Condition) bool {
-	for _, s := range p.conditions {
-		if s == c {
-			return true
-		}
-	}
-	return false
-}
+func (p *Processor) supportsCondition(c Condition) bool { return p.conditions&c.bit() != 0 }
 
 // stanzaNamespaces are the namespaces a <message/> stanza is read in; ""
 // is a bare stanza as a tool reads it.
@@ -284,12 +276,21 @@ func isMessage(el *etree.Element) bool {
 // never changes; the zero Request is a message without a request whose
 // element is unknown.
 type Request struct {
-	msg      *etree.Element
-	p        *Processor
-	hop      Hop
-	perHop   bool
-	rules    []rule // never modified once Parse returns
-	hasRules bool   // the message carries a request
+	msg *etree.Element
+	// req is the request, nil for a message without one. Apart, so that
+	// a Request is two words: BenchmarkNoAMP pays for copying it.
+	req *request
+}
+
+// request is what Parse read and was told about a request.
+type request struct {
+	msg    *etree.Element
+	p      *Processor
+	hop    Hop
+	perHop bool
+	rules  []rule      // never modified once Parse returns
+	stanza stanzaAttrs // the message's from, to, id and type
+	target string      // the resource of the message's to: the one the sender addressed
 }
 
 // Parse reads the AMP request of msg, a <message/> stanza whose from
@@ -329,23 +330,30 @@ type Request struct {
 // only when msg was read with etree's ReadSettings.PreserveDuplicateAttrs:
 // by default etree keeps the last of them.
 func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Request, error) {
-	p = p.orDefault()
-	if hop != HopEdge {
-		hop = HopTransit
-	}
 	if !isMessage(msg) {
 		return Request{}, notMessage(msg)
 	}
-	req := Request{msg: msg, p: p, hop: hop}
-	amp := findAMP(msg)
-	if amp == nil || hasAttr(amp, "status") || attrValue(msg, "type") == "error" {
-		return req, nil
+	if hop != HopEdge {
+		hop = HopTransit
 	}
-	if attrValue(msg, "from") == "" {
+	amp := findAMP(msg)
+	if amp == nil || hasAttr(amp, "status") {
+		return Request{msg: msg}, nil
+	}
+	return p.orDefault().parse(msg, amp, hop, presence)
+}
+
+// parse is Parse for a message with an <amp/> child, amp, that is not an
+// event.
+func (p *Processor) parse(msg, amp *etree.Element, hop Hop, presence Presence) (Request, error) {
+	stanza := readStanzaAttrs(msg)
+	switch {
+	case stanza.typ == "error":
+		return Request{msg: msg}, nil
+	case stanza.from == "":
 		return Request{}, ErrNoSender
 	}
-	req.hasRules = true
-	req.rules = readRules(amp, NS)
+	req := &request{msg: msg, p: p, hop: hop, stanza: stanza, target: resourcePart(stanza.to), rules: readRules(amp, NS)}
 	perHop, perHopSet := attrLookup(amp, "per-hop")
 	req.perHop = perHop == "true"
 	switch {
@@ -354,8 +362,8 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 	case repeatedAttr(amp, "per-hop"):
 		return Request{}, req.badRequest("per-hop is repeated")
 	case hop == HopTransit && !req.perHop:
-		return req, nil // no rule applies here (§2.1.2)
-	case attrValue(msg, "id") == "":
+		return Request{msg, req}, nil // no rule applies here (§2.1.2)
+	case stanza.id == "":
 		return Request{}, req.badRequest("the message has no id")
 	case len(req.rules) == 0:
 		return Request{}, req.badRequest("the request has no rule")
@@ -367,7 +375,7 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 	if err := req.validate(presence); err != nil {
 		return Request{}, err
 	}
-	return req, nil
+	return Request{msg, req}, nil
 }
 
 // CheckRule reports whether p accepts r on a request at an edge server from
@@ -412,7 +420,10 @@ func MayHaveRequest(raw []byte) bool {
 // Rules returns a copy of the request's rules as written and its per-hop
 // flag. It returns the zero RuleSet for a message without a request.
 func (r Request) Rules() RuleSet {
-	return RuleSet{PerHop: r.perHop, Rules: ruleValues(r.rules)}
+	if r.req == nil {
+		return RuleSet{}
+	}
+	return RuleSet{PerHop: r.req.perHop, Rules: ruleValues(r.req.rules)}
 }
 
 // Outcome is the delivery the server is about to make, stated by the caller.
@@ -446,14 +457,18 @@ type Outcome struct {
 // itself (NextHopLocal at an edge). A Request without rules, the zero one
 // included, meets nothing.
 func (r Request) Evaluate(o Outcome) Result {
-	res := Result{req: r, outcome: o}
-	if r.hop == HopEdge || r.perHop {
-		// The resource the sender addressed, for match-resource rules.
-		target := resourcePart(attrValue(r.msg, "to"))
-		delivers := r.hop == HopEdge && o.NextHop == NextHopLocal
-		for i := range r.rules {
-			ru := &r.rules[i]
-			if ru.skip || !ru.met(o, target, delivers) {
+	res := Result{msg: r.msg, req: r.req, stored: o.Delivery == DeliveryStored, nextHop: o.NextHop}
+	req := r.req
+	if req == nil {
+		return res
+	}
+	if req.hop == HopEdge || req.perHop {
+		// match-resource rules are met only where this server delivers the
+		// message itself.
+		delivers := req.hop == HopEdge && o.NextHop == NextHopLocal
+		for i := range req.rules {
+			ru := &req.rules[i]
+			if ru.skip || !ru.met(o, req.target, delivers) {
 				continue
 			}
 			if ru.Action == ActionNotify {
@@ -466,7 +481,7 @@ func (r Request) Evaluate(o Outcome) Result {
 			return res
 		}
 	}
-	res.unavailable = r.hasRules && o.NextHop == NextHopNoAMP
+	res.unavailable = o.NextHop == NextHopNoAMP
 	return res
 }
 
@@ -475,11 +490,13 @@ func (r Request) Evaluate(o Outcome) Result {
 // do not change it. The zero Result proceeds, with no message to pass on
 // and nothing to send.
 type Result struct {
-	req         Request
-	outcome     Outcome
+	msg         *etree.Element
+	req         *request // nil for a message without a request
+	stored      bool     // the message is about to be stored
+	nextHop     NextHop
 	overrider   int   // 1 + the index of the rule that overrode the default behaviour; 0 when none did
 	unavailable bool  // the next hop lacks AMP (§2.2.4)
-	notified    []int // indexes of the met notify rules
+	notified    []int // indexes of the met notify rules, in document order
 }
 
 // Proceed reports whether the server goes on with its default behaviour:
@@ -525,10 +542,10 @@ func (r Result) ServiceUnavailable() bool {
 // to evaluate at a later step of the same message: when direct delivery
 // fails and the message is stored instead, for example.
 func (r Result) Remaining() Request {
-	rest := r.req
 	if r.notified == nil && r.overrider == 0 {
-		return rest
+		return Request{r.msg, r.req}
 	}
+	rest := *r.req
 	rest.rules = nil
 	notified := r.notified // in document order
 	for i, ru := range r.req.rules {
@@ -539,7 +556,7 @@ func (r Result) Remaining() Request {
 			rest.rules = append(rest.rules, ru)
 		}
 	}
-	return rest
+	return Request{r.msg, &rest}
 }
 
 // Message returns the message the server passes on when Proceed reports
@@ -558,20 +575,19 @@ func (r Result) Remaining() Request {
 //
 // The zero Result, and one from the zero Request, return nil.
 func (r Result) Message() *etree.Element {
-	msg := r.req.msg
 	switch {
-	case !r.Proceed() || msg == nil:
+	case !r.Proceed() || r.msg == nil:
 		return nil
-	case !r.req.hasRules || r.req.hop == HopTransit || r.outcome.NextHop != NextHopLocal:
-		return msg
+	case r.req == nil || r.req.hop == HopTransit || r.nextHop != NextHopLocal:
+		return r.msg
 	}
 	var keep *etree.Element
-	if r.outcome.Delivery == DeliveryStored {
-		if rest := r.Remaining(); len(rest.rules) > 0 {
+	if r.stored {
+		if rest := r.Remaining().req; len(rest.rules) > 0 {
 			keep = ampElement(rest.perHop, rest.rules, 0)
 		}
 	}
-	return withoutAMP(msg, keep)
+	return withoutAMP(r.msg, keep)
 }
 
 // withoutAMP returns a copy of msg without its <amp/> children in the AMP

@@ -27,6 +27,20 @@ const (
 // allConditions lists the conditions XEP-0079 defines, in its order.
 var allConditions = [...]Condition{ConditionDeliver, ConditionExpireAt, ConditionMatchResource}
 
+// bit returns c's bit in a set of conditions, or 0 when XEP-0079 does not
+// define c.
+func (c Condition) bit() uint8 {
+	switch c {
+	case ConditionDeliver:
+		return 1 << 0
+	case ConditionExpireAt:
+		return 1 << 1
+	case ConditionMatchResource:
+		return 1 << 2
+	}
+	return 0
+}
+
 // Delivery is a value of the deliver condition, and what the server would
 // do with the message at the moment of processing (§3.3.1).
 type Delivery string

@@ -25,10 +25,10 @@ func (p *Processor) Features(node string) []string {
 		return nil
 	}
 	out := []string{NS}
-	for _, a := range p.actions {
+	for _, a := range members(allActions[:], p.actions) {
 		out = append(out, NS+"?action="+string(a))
 	}
-	for _, c := range p.conditions {
+	for _, c := range members(allConditions[:], p.conditions) {
 		out = append(out, NS+"?condition="+string(c))
 	}
 	return out

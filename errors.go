@@ -152,12 +152,12 @@ func (e *Error) Reply(server string) *etree.Element {
 func errorElement(kind error, rules []rule, maxLen int) *etree.Element {
 	w := wireForm(kind)
 	el := etree.NewElement("error")
-	el.CreateAttr("type", w.typ)
-	el.CreateAttr("code", w.code)
-	el.CreateElement(w.condition).CreateAttr("xmlns", NSStanzas)
+	addAttr(el, "type", w.typ)
+	addAttr(el, "code", w.code)
+	addAttr(el.CreateElement(w.condition), "xmlns", NSStanzas)
 	if w.container != "" {
 		c := el.CreateElement(w.container)
-		c.CreateAttr("xmlns", w.ns)
+		addAttr(c, "xmlns", w.ns)
 		appendRules(c, rules, maxLen)
 	}
 	return el
