@@ -53,8 +53,10 @@ func (a Action) bit() uint8 {
 func (r Result) Replies(server string) []*etree.Element {
 	var out []*etree.Element
 	req := r.req
-	for _, i := range r.notified {
-		out = append(out, req.event(server, ActionNotify, req.rules[i]))
+	for i, ru := range req.rulesOrNil() {
+		if r.notified.has(i) {
+			out = append(out, req.event(server, ActionNotify, ru))
+		}
 	}
 	if r.overrider > 0 {
 		switch ru := req.rules[r.overrider-1]; ru.Action {

@@ -473,7 +473,7 @@ func (r Request) Evaluate(o Outcome) Result {
 			}
 			if ru.Action == ActionNotify {
 				// A notify rule sends its event and processing goes on.
-				res.notified = append(res.notified, i)
+				res.notified.add(i)
 				continue
 			}
 			// The first met alert, drop or error rule ends processing.
@@ -494,9 +494,9 @@ type Result struct {
 	req         *request // nil for a message without a request
 	stored      bool     // the message is about to be stored
 	nextHop     NextHop
-	overrider   int   // 1 + the index of the rule that overrode the default behaviour; 0 when none did
-	unavailable bool  // the next hop lacks AMP (§2.2.4)
-	notified    []int // indexes of the met notify rules, in document order
+	overrider   int      // 1 + the index of the rule that overrode the default behaviour; 0 when none did
+	unavailable bool     // the next hop lacks AMP (§2.2.4)
+	notified    indexSet // the met notify rules
 }
 
 // Proceed reports whether the server goes on with its default behaviour:
@@ -525,8 +525,10 @@ func (r Result) Rule() (Rule, bool) {
 // Notified returns the met notify rules, in document order, or nil.
 func (r Result) Notified() []Rule {
 	var out []Rule
-	for _, i := range r.notified {
-		out = append(out, r.req.rules[i].Rule)
+	for i, ru := range r.req.rulesOrNil() {
+		if r.notified.has(i) {
+			out = append(out, ru.Rule)
+		}
 	}
 	return out
 }
@@ -542,21 +544,54 @@ func (r Result) ServiceUnavailable() bool {
 // to evaluate at a later step of the same message: when direct delivery
 // fails and the message is stored instead, for example.
 func (r Result) Remaining() Request {
-	if r.notified == nil && r.overrider == 0 {
+	if r.notified.empty() && r.overrider == 0 {
 		return Request{r.msg, r.req}
 	}
 	rest := *r.req
 	rest.rules = nil
-	notified := r.notified // in document order
 	for i, ru := range r.req.rules {
-		switch {
-		case len(notified) > 0 && notified[0] == i:
-			notified = notified[1:]
-		case i != r.overrider-1:
+		if !r.notified.has(i) && i != r.overrider-1 {
 			rest.rules = append(rest.rules, ru)
 		}
 	}
 	return Request{r.msg, &rest}
+}
+
+// indexSet is a set of rule indexes. The first 64 cost no allocation
+// (BenchmarkEvaluate).
+type indexSet struct {
+	low  uint64
+	high []uint64 // indexes from 64 on, 64 a word
+}
+
+func (s *indexSet) add(i int) {
+	if i < 64 {
+		s.low |= 1 << i
+		return
+	}
+	w := i/64 - 1
+	for len(s.high) <= w {
+		s.high = append(s.high, 0)
+	}
+	s.high[w] |= 1 << (i % 64)
+}
+
+func (s indexSet) has(i int) bool {
+	if i < 64 {
+		return s.low&(1<<i) != 0
+	}
+	w := i/64 - 1
+	return w < len(s.high) && s.high[w]&(1<<(i%64)) != 0
+}
+
+func (s indexSet) empty() bool { return s.low == 0 && s.high == nil }
+
+// rulesOrNil returns r's rules, or nil when r is nil.
+func (r *request) rulesOrNil() []rule {
+	if r == nil {
+		return nil
+	}
+	return r.rules
 }
 
 // Message returns the message the server passes on when Proceed reports
