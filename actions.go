@@ -199,7 +199,7 @@ func ParseEvent(msg *etree.Element) *Event {
 		To:     attrValue(el, "to"),
 		PerHop: attrValue(el, "per-hop") == "true",
 	}
-	ev.Rules = ruleValues(readRules(el, NS))
+	ev.Rules = ruleValues(readRules(el, NS, nil))
 	if isError {
 		ev.Err = readError(msg)
 	}

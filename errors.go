@@ -187,13 +187,13 @@ func readError(msg *etree.Element) *Error {
 		case ns == NSStanzas && condition == "":
 			condition = el.Tag
 		case ns == NS && el.Tag == "unsupported-actions":
-			e.Kind, e.Rules = ErrUnsupportedAction, ruleValues(readRules(el, NS))
+			e.Kind, e.Rules = ErrUnsupportedAction, ruleValues(readRules(el, NS, nil))
 		case ns == NS && el.Tag == "unsupported-conditions":
-			e.Kind, e.Rules = ErrUnsupportedCondition, ruleValues(readRules(el, NS))
+			e.Kind, e.Rules = ErrUnsupportedCondition, ruleValues(readRules(el, NS, nil))
 		case ns == NS && el.Tag == "invalid-rules":
-			e.Kind, e.Rules = ErrNotAcceptable, ruleValues(readRules(el, NS))
+			e.Kind, e.Rules = ErrNotAcceptable, ruleValues(readRules(el, NS, nil))
 		case ns == NSErrors && el.Tag == "failed-rules":
-			e.Kind, e.Rules = ErrFailedRules, ruleValues(readRules(el, NSErrors))
+			e.Kind, e.Rules = ErrFailedRules, ruleValues(readRules(el, NSErrors, nil))
 		}
 	}
 	if e.Rules == nil {

@@ -145,8 +145,8 @@ func (r *request) refusal(kind error, index int, listed []rule, why error) *Erro
 }
 
 // readRules reads every <rule/> child of parent in namespace ns, as
-// written.
-func readRules(parent *etree.Element, ns string) []rule {
+// written, into buf when it has room for them.
+func readRules(parent *etree.Element, ns string, buf []rule) []rule {
 	n := 0
 	for _, t := range parent.Child {
 		if el, ok := t.(*etree.Element); ok && el.Tag == "rule" {
@@ -155,7 +155,10 @@ func readRules(parent *etree.Element, ns string) []rule {
 	}
 	// Sized first, and each rule read in place: growing the slice and
 	// copying rules into it were most of the cost of BenchmarkEvaluate.
-	rules := make([]rule, 0, n)
+	rules := buf[:0]
+	if n > cap(buf) {
+		rules = make([]rule, 0, n)
+	}
 	var children childNamespaces
 	for _, t := range parent.Child {
 		el, ok := t.(*etree.Element)
