@@ -85,14 +85,9 @@ func canon(el *etree.Element) string {
 		b.WriteString("<{" + e.NamespaceURI() + "}" + e.Tag)
 		var attrs []string
 		for _, a := range e.Attr {
-			if a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns" {
-				continue
+			if name, ok := resolvedName(a); ok {
+				attrs = append(attrs, " "+name+"="+a.Value)
 			}
-			space := a.NamespaceURI()
-			if a.Space == "xml" {
-				space = "http://www.w3.org/XML/1998/namespace"
-			}
-			attrs = append(attrs, " {"+space+"}"+a.Key+"="+a.Value)
 		}
 		sort.Strings(attrs)
 		b.WriteString(strings.Join(attrs, "") + ">")
@@ -108,4 +103,17 @@ func canon(el *etree.Element) string {
 	}
 	walk(el)
 	return b.String()
+}
+
+// resolvedName returns the name of attribute a as {namespace}key, its
+// prefix resolved, and false for a namespace declaration.
+func resolvedName(a etree.Attr) (string, bool) {
+	if a.Space == "xmlns" || a.Space == "" && a.Key == "xmlns" {
+		return "", false
+	}
+	space := a.NamespaceURI()
+	if a.Space == "xml" {
+		space = "http://www.w3.org/XML/1998/namespace"
+	}
+	return "{" + space + "}" + a.Key, true
 }
