@@ -172,13 +172,12 @@ func TestConformanceCatchesWiringFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := testConfig(t, amp.Config{}, nil)
-			cfg.faults = tc.faults
 			for name, roster := range tc.rosters {
 				acct := cfg.Accounts[name]
 				acct.Roster = roster
 				cfg.Accounts[name] = acct
 			}
-			ts := start(t, cfg)
+			ts := startFaulty(t, cfg, tc.faults)
 			results, err := amptest.Check(context.Background(), kitServer(ts.port))
 			if err != nil {
 				t.Fatal(err)

@@ -55,26 +55,6 @@ type Config struct {
 	Now func() time.Time `json:"-"`
 	// Logf logs what the server does. Default: nothing is logged.
 	Logf func(format string, args ...any) `json:"-"`
-
-	// faults breaks the AMP wiring on purpose, so that the conformance
-	// kit's tests can show that they catch each mistake. Only tests in
-	// this package set it.
-	faults wiringFaults
-}
-
-// wiringFaults are mistakes a server developer could make when wiring amp.
-// Each is one branch in routing.go.
-type wiringFaults struct {
-	// noDispatchEval delivers stored messages at login without
-	// evaluating their rules again.
-	noDispatchEval bool
-	// senderRoster reads the §9 presence authorization from the sender's
-	// roster instead of the recipient's.
-	senderRoster bool
-	// keepAMP leaves the <amp/> on the message delivered to the recipient.
-	keepAMP bool
-	// noReplyID sends AMP replies without the original message's id.
-	noReplyID bool
 }
 
 // Account is a user's password and roster.

@@ -108,6 +108,8 @@ func testConfig(t *testing.T, ampCfg amp.Config, now func() time.Time) Config {
 type testServer struct {
 	t    *testing.T
 	cfg  Config
+	// faults are the wiring mistakes planted in every server ts starts.
+	faults wiringFaults
 	port string
 	mu   sync.Mutex
 	srv  *Server
@@ -117,6 +119,13 @@ type testServer struct {
 // start runs a server for cfg on a loopback port until the test ends.
 func start(t *testing.T, cfg Config) *testServer {
 	t.Helper()
+	return startFaulty(t, cfg, wiringFaults{})
+}
+
+// startFaulty is start with the wiring mistakes f planted.
+func startFaulty(t *testing.T, cfg Config, f wiringFaults) *testServer {
+	t.Helper()
+	f.configure(&cfg)
 	var logMu sync.Mutex
 	var logs bytes.Buffer
 	cfg.Logf = func(format string, args ...any) {
@@ -124,7 +133,7 @@ func start(t *testing.T, cfg Config) *testServer {
 		defer logMu.Unlock()
 		fmt.Fprintf(&logs, format+"\n", args...)
 	}
-	ts := &testServer{t: t, cfg: cfg, port: "0"}
+	ts := &testServer{t: t, cfg: cfg, faults: f, port: "0"}
 	ts.listen()
 	t.Cleanup(func() {
 		ts.stop()
@@ -149,6 +158,7 @@ func (ts *testServer) listen() {
 		l.Close()
 		ts.t.Fatal(err)
 	}
+	ts.faults.plant(srv)
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(l) }()
 	_, ts.port, _ = net.SplitHostPort(l.Addr().String())

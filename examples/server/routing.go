@@ -51,7 +51,7 @@ func (s *Server) route(msg *etree.Element) []*etree.Element {
 	if err != nil {
 		var refusal *amp.Error
 		if errors.As(err, &refusal) {
-			return []*etree.Element{s.reply(refusal.Reply(s.cfg.Domain))}
+			return []*etree.Element{refusal.Reply(s.cfg.Domain)}
 		}
 		return nil // ErrNoSender, ErrNotMessage: nobody to answer
 	}
@@ -73,11 +73,7 @@ func (s *Server) authorized(recipient *user, sender jid.JID) amp.Presence {
 	if recipient == nil {
 		return amp.PresenceAuthorized
 	}
-	roster, contact := recipient.acct.Roster, sender.Bare().String()
-	if s.cfg.faults.senderRoster { // FAULT: the sender's roster item for the recipient
-		roster, contact = s.lookup(sender).acct.Roster, recipient.name+"@"+s.cfg.Domain
-	}
-	switch roster[contact] {
+	switch recipient.acct.Roster[sender.Bare().String()] {
 	case "from", "both":
 		return amp.PresenceAuthorized
 	}
@@ -100,19 +96,16 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key
 		res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: c.jid.Resourcepart(), Time: s.cfg.Now()})
 		if !res.Proceed() {
 			s.forget(u, key)
-			return append(replies, s.replies(res)...)
+			return append(replies, res.Replies(s.cfg.Domain)...)
 		}
 		out := res.Message()
-		if s.cfg.faults.keepAMP { // FAULT: the recipient sees the request
-			out = msg
-		}
 		// The id must not change if the stanza is written again.
 		if attr(out, "id") == "" {
 			out = out.Copy()
 			setAttr(out, "id", randomID())
 		}
 		// The notify events wait for the client's acknowledgement.
-		if s.push(c, &item{msg: out, orig: msg, req: req, held: s.replies(res), key: key}) {
+		if s.push(c, &item{msg: out, orig: msg, req: req, held: res.Replies(s.cfg.Domain), key: key}) {
 			return replies
 		}
 		// 3. Direct delivery failed: c is gone. Its own undelivered
@@ -162,7 +155,7 @@ func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
 		res := m.req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: now})
 		if !res.Proceed() {
 			s.forget(u, m.key)
-			replies = append(replies, s.replies(res)...)
+			replies = append(replies, res.Replies(s.cfg.Domain)...)
 			continue
 		}
 		entries = append(entries, entry{m.key, res.Message()})
@@ -176,7 +169,7 @@ func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
 	for i, m := range kept {
 		if i < n {
 			// The notify events for storage are true once the store has it.
-			replies = append(replies, s.replies(results[i])...)
+			replies = append(replies, results[i].Replies(s.cfg.Domain)...)
 			continue
 		}
 		// Over quota, or the store failed: the message is not delivered
@@ -187,12 +180,12 @@ func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
 	return replies
 }
 
-// undeliverable evaluates the rules of msg for deliver=none and returns the
+// doUndeliverable evaluates the rules of msg for deliver=none and returns the
 // replies: the rules' events, then XEP-0160's service-unavailable unless a
 // rule decided the message's fate.
-func (s *Server) undeliverable(msg *etree.Element, req amp.Request) []*etree.Element {
+func (s *Server) doUndeliverable(msg *etree.Element, req amp.Request) []*etree.Element {
 	res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryNone, Time: s.cfg.Now()})
-	replies := s.replies(res)
+	replies := res.Replies(s.cfg.Domain)
 	if res.Proceed() {
 		if e := serviceUnavailable(msg); e != nil {
 			replies = append(replies, e)
@@ -209,10 +202,17 @@ func (s *Server) presence(c *session, el *etree.Element) {
 		return // presence is not otherwise routed by this server
 	}
 	u := c.user
-	u.mu.Lock()
+	var replies []*etree.Element
+	u.locked(func() { replies = s.dispatchLocked(c) })
+	s.sendReplies(replies)
+}
+
+// dispatchLocked makes c available, if it is not yet, and routes to it
+// the stored messages of its user. u.mu is held.
+func (s *Server) dispatchLocked(c *session) []*etree.Element {
+	u := c.user
 	if c.available || c.ended {
-		u.mu.Unlock()
-		return
+		return nil
 	}
 	c.available = true
 	stored, err := s.store.dispatch(u.name)
@@ -221,38 +221,40 @@ func (s *Server) presence(c *session, el *etree.Element) {
 	}
 	var replies []*etree.Element
 	for _, m := range stored {
-		if s.cfg.faults.noDispatchEval { // FAULT: the stored rules are not evaluated
-			s.push(c, &item{msg: m.msg, orig: m.msg, key: m.key})
-			continue
-		}
-		// 4. Dispatch: parse the stored message again, with the presence
+		// 4. Dispatch: resume the stored request, with the presence
 		// authorization of now; deliverLocked evaluates its remaining
 		// rules at the time of dispatch.
 		from, _ := jid.Parse(attr(m.msg, "from"))
-		req, err := s.amp.Parse(m.msg, amp.HopEdge, s.authorized(u, from))
+		req, err := s.amp.Resume(m.msg, s.authorized(u, from))
 		if err != nil {
 			// Accepted once, refused now: the configuration changed.
 			var refusal *amp.Error
 			if errors.As(err, &refusal) {
-				replies = append(replies, s.reply(refusal.Reply(s.cfg.Domain)))
+				replies = append(replies, refusal.Reply(s.cfg.Domain))
 			}
 			s.forget(u, m.key)
 			continue
 		}
 		replies = append(replies, s.deliverLocked(u, m.msg, req, m.key)...)
 	}
-	u.mu.Unlock()
-	s.sendReplies(replies)
+	return replies
 }
 
-// forget removes the stored message key, if any, whose delivery is over.
-func (s *Server) forget(u *user, key uint64) {
+// doForget removes the stored message key, if any, whose delivery is over.
+func (s *Server) doForget(u *user, key uint64) {
 	if key == 0 {
 		return
 	}
 	if err := s.store.remove(u.name, key); err != nil {
 		s.cfg.Logf("removing a stored message of %s: %v", u.name, err)
 	}
+}
+
+// locked runs fn with u.mu held, and releases it even if fn panics.
+func (u *user) locked(fn func()) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	fn()
 }
 
 // target picks the session a message to the local JID to goes to, or nil
@@ -278,23 +280,6 @@ func (u *user) target(to jid.JID) *session {
 	return first
 }
 
-// replies returns the stanzas res sends to the sender.
-func (s *Server) replies(res amp.Result) []*etree.Element {
-	out := res.Replies(s.cfg.Domain)
-	for _, r := range out {
-		s.reply(r)
-	}
-	return out
-}
-
-// reply is the last look at a reply before it leaves.
-func (s *Server) reply(r *etree.Element) *etree.Element {
-	if s.cfg.faults.noReplyID { // FAULT: the sender cannot tell which message
-		r.RemoveAttr("id")
-	}
-	return r
-}
-
 // sendReplies routes replies the server generated to their recipients,
 // local users, like any message: to a session, or to the store when the
 // sender is offline, so that the answer is not lost.
@@ -307,9 +292,8 @@ func (s *Server) sendReplies(replies []*etree.Element) {
 		}
 		// A reply carries no request: Parse only wraps it.
 		req, _ := s.amp.Parse(r, amp.HopEdge, amp.PresenceDenied)
-		u.mu.Lock()
-		more := s.deliverLocked(u, r, req, 0)
-		u.mu.Unlock()
+		var more []*etree.Element
+		u.locked(func() { more = s.deliverLocked(u, r, req, 0) })
 		s.sendReplies(more)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ampxmpp/amp"
+	"github.com/beevik/etree"
 	"mellium.im/xmpp/jid"
 )
 
@@ -20,8 +21,18 @@ import (
 // and every call to amp, storage.go the offline store.
 type Server struct {
 	cfg   Config
-	amp   *amp.Processor
 	store *store
+
+	// The steps of routing where a wiring mistake would go unseen by the
+	// server's own users are fields, so that a test can put a wrong version
+	// in and check that the conformance kit notices (faults_test.go). New
+	// sets amp to the processor and each other field to the method of the
+	// same name with "do" in front; nothing else sets them.
+	amp           processor
+	push          func(c *session, it *item) bool
+	forget        func(u *user, key uint64)
+	undeliverable func(msg *etree.Element, req amp.Request) []*etree.Element
+
 	// users is fixed at New: one per account, by normalized localpart.
 	users map[string]*user
 	// later runs work that must not hold the caller's locks: replies and
@@ -65,12 +76,28 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, amp: p, store: st, users: map[string]*user{}, later: newLaterQueue(),
+	s := &Server{cfg: cfg, amp: resumer{p}, store: st, users: map[string]*user{}, later: newLaterQueue(),
 		ctx: ctx, stop: stop, conns: map[net.Conn]struct{}{}}
+	s.push, s.forget, s.undeliverable = s.doPush, s.doForget, s.doUndeliverable
 	for name, acct := range cfg.Accounts {
 		s.users[name] = &user{name: name, acct: acct}
 	}
 	return s, nil
+}
+
+// processor is what the server uses of *amp.Processor.
+type processor interface {
+	Parse(msg *etree.Element, hop amp.Hop, presence amp.Presence) (amp.Request, error)
+	Resume(stored *etree.Element, presence amp.Presence) (amp.Request, error)
+	DiscoInfo(node string) *etree.Element
+}
+
+// resumer gives *amp.Processor the Resume of the library's next version:
+// until then a stored message is parsed again.
+type resumer struct{ *amp.Processor }
+
+func (p resumer) Resume(stored *etree.Element, presence amp.Presence) (amp.Request, error) {
+	return p.Parse(stored, amp.HopEdge, presence)
 }
 
 // Serve accepts connections on l until Close. An accept error, such as

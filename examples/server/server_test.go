@@ -18,6 +18,12 @@ import (
 // returns it with its address.
 func serve(t *testing.T, edit func(*Config)) (*testServer, string) {
 	t.Helper()
+	ts := start(t, serveConfig(t, edit))
+	return ts, "127.0.0.1:" + ts.port
+}
+
+// serveConfig is the configuration serve uses.
+func serveConfig(t *testing.T, edit func(*Config)) Config {
 	cfg := testConfig(t, amp.Config{}, time.Now)
 	cfg.Accounts["canA"] = Account{Password: "CanA-pw", Roster: map[string]string{"alice@localhost": "both"}}
 	cfg.Accounts["alice"].Roster["cana@localhost"] = "both"
@@ -25,8 +31,7 @@ func serve(t *testing.T, edit func(*Config)) (*testServer, string) {
 	if edit != nil {
 		edit(&cfg)
 	}
-	ts := start(t, cfg)
-	return ts, "127.0.0.1:" + ts.port
+	return cfg
 }
 
 func mustDial(t *testing.T, addr, user, resource string, sm, presence bool) *tclient {
@@ -134,7 +139,7 @@ func TestNormalizedAccounts(t *testing.T) {
 	if got := expectMessage(t, c); attr(got, "id") != "m1" {
 		t.Errorf("cana got %s", canon(got))
 	}
-	if got := expectMessage(t, a); attr(findChild(got, amp.NS, "amp"), "status") != "notify" {
+	if got := expectMessage(t, a); ampStatus(got) != "notify" {
 		t.Errorf("alice got %s, want a notify event", canon(got))
 	}
 }
@@ -145,14 +150,14 @@ func TestUnknownUser(t *testing.T) {
 	_, addr := serve(t, nil)
 	a := mustDial(t, addr, "alice", "a1", false, true)
 	a.send(message("nobody@localhost", "m1", "hi", rule("notify", "deliver", "none")))
-	if got := expectMessage(t, a); attr(findChild(got, amp.NS, "amp"), "status") != "notify" {
+	if got := expectMessage(t, a); ampStatus(got) != "notify" {
 		t.Errorf("first reply %s, want the notify event", canon(got))
 	}
 	if got := expectMessage(t, a); attr(got, "type") != "error" || got.FindElement("error/service-unavailable") == nil {
 		t.Errorf("second reply %s, want service-unavailable", canon(got))
 	}
 	a.send(message("nobody@localhost", "m2", "hi", rule("alert", "deliver", "none")))
-	if got := expectMessage(t, a); attr(findChild(got, amp.NS, "amp"), "status") != "alert" {
+	if got := expectMessage(t, a); ampStatus(got) != "alert" {
 		t.Errorf("reply %s, want the alert event", canon(got))
 	}
 	expectNothing(t, a, 200*time.Millisecond)
@@ -302,61 +307,6 @@ func (l *failingListener) Accept() (net.Conn, error) {
 		return nil, errors.New("accept: too many open files")
 	}
 	return l.Listener.Accept()
-}
-
-// TestWiringFaults: each fault the conformance kit plants changes what a
-// client sees, at the place routing.go says.
-func TestWiringFaults(t *testing.T) {
-	check := func(t *testing.T, f wiringFaults, wantFault bool, scenario func(t *testing.T, ts *testServer, addr string) bool) {
-		t.Helper()
-		ts, addr := serve(t, func(c *Config) { c.faults = f })
-		if got := scenario(t, ts, addr); got != wantFault {
-			t.Errorf("fault observed: %v, want %v", got, wantFault)
-		}
-	}
-	keepAMP := func(t *testing.T, _ *testServer, addr string) bool {
-		b := mustDial(t, addr, "bob", "r1", false, true)
-		a := mustDial(t, addr, "alice", "a1", false, true)
-		a.send(message("bob@localhost", "m1", "hi", rule("notify", "deliver", "direct")))
-		return findChild(expectMessage(t, b), amp.NS, "amp") != nil
-	}
-	noReplyID := func(t *testing.T, _ *testServer, addr string) bool {
-		a := mustDial(t, addr, "alice", "a1", false, true)
-		a.send(message("bob@localhost", "m1", "hi", rule("notify", "deliver", "stored")))
-		return attr(expectMessage(t, a), "id") != "m1"
-	}
-	// carol has alice as "both" in her roster, but alice does not have
-	// carol: read from the recipient's roster, carol's notify rule is
-	// refused (§9).
-	senderRoster := func(t *testing.T, _ *testServer, addr string) bool {
-		c := mustDial(t, addr, "carol", "c1", false, true)
-		c.send(message("alice@localhost", "m1", "hi", rule("notify", "deliver", "stored")))
-		return attr(expectMessage(t, c), "type") != "error"
-	}
-	noDispatchEval := func(t *testing.T, ts *testServer, addr string) bool {
-		a := mustDial(t, addr, "alice", "a1", false, true)
-		a.send(message("bob@localhost", "m1", "hi", rule("drop", "expire-at", amp.FormatDateTime(time.Now().Add(300*time.Millisecond)))))
-		a.send(message(a.jid, "sync", "sync"))
-		expectMessage(t, a)
-		time.Sleep(400 * time.Millisecond)
-		b := mustDial(t, addr, "bob", "r1", false, true)
-		_, err := b.next(300 * time.Millisecond)
-		return err == nil
-	}
-	for name, tc := range map[string]struct {
-		f        wiringFaults
-		scenario func(*testing.T, *testServer, string) bool
-	}{
-		"keepAMP":        {wiringFaults{keepAMP: true}, keepAMP},
-		"noReplyID":      {wiringFaults{noReplyID: true}, noReplyID},
-		"senderRoster":   {wiringFaults{senderRoster: true}, senderRoster},
-		"noDispatchEval": {wiringFaults{noDispatchEval: true}, noDispatchEval},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Run("off", func(t *testing.T) { check(t, wiringFaults{}, false, tc.scenario) })
-			t.Run("on", func(t *testing.T) { check(t, tc.f, true, tc.scenario) })
-		})
-	}
 }
 
 // TestUnacknowledgedBound: a client that reads but never acknowledges is

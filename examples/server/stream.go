@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -121,6 +122,22 @@ func (s *Server) handle(nc net.Conn) {
 	// longer.
 	nc.SetDeadline(time.Now().Add(s.cfg.NegotiationTimeout))
 	c := &session{conn: cn, queue: make(chan *item, s.cfg.QueueSize), dead: make(chan struct{}), writerDone: make(chan struct{})}
+	writing := false
+	defer func() {
+		// A bug in the server ends the stream it was serving, not the
+		// server: the panic is logged, and what the session had not
+		// acknowledged is routed again.
+		if r := recover(); r != nil {
+			s.cfg.Logf("panic serving %s (%v): %v\n%s", c.jid, nc.RemoteAddr(), r, debug.Stack())
+			c.kill()
+			if c.user != nil {
+				if !writing {
+					close(c.writerDone)
+				}
+				s.end(c)
+			}
+		}
+	}()
 	xs, err := xmpp.ReceiveSession(s.ctx, cn, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 		return xmpp.StreamConfig{Features: s.features(c)}
 	}))
@@ -142,6 +159,7 @@ func (s *Server) handle(nc net.Conn) {
 	nc.SetDeadline(time.Time{})
 	cn.read.Store(0)
 	cn.ready.Store(true)
+	writing = true
 	go s.writeLoop(c)
 	s.cfg.Logf("%s bound", c.jid)
 
@@ -319,6 +337,12 @@ func (c *session) streamError(cond string) {
 // writeLoop writes what is routed to c until c dies.
 func (s *Server) writeLoop(c *session) {
 	defer close(c.writerDone)
+	defer func() {
+		if r := recover(); r != nil {
+			s.cfg.Logf("panic writing to %s: %v\n%s", c.jid, r, debug.Stack())
+			c.kill()
+		}
+	}()
 	var n int
 	for {
 		select {
@@ -384,11 +408,11 @@ func (c *session) writeNow(el *etree.Element) error {
 	return w.Flush()
 }
 
-// push hands it to c's writer. u.mu is held. A full queue makes the caller
+// doPush hands it to c's writer. u.mu is held. A full queue makes the caller
 // wait, up to the write timeout; a client that has not made room by then is
 // a slow reader and is disconnected. push reports false when c has died: the
 // caller must then end c (routing its stanzas again) and route it anew.
-func (s *Server) push(c *session, it *item) bool {
+func (s *Server) doPush(c *session, it *item) bool {
 	select {
 	case <-c.dead:
 		return false
@@ -413,10 +437,8 @@ func (s *Server) push(c *session, it *item) bool {
 // end ends c: it forgets the session and routes again every stanza it did
 // not acknowledge, in order, before any message routed later.
 func (s *Server) end(c *session) {
-	u := c.user
-	u.mu.Lock()
-	replies := s.endLocked(c)
-	u.mu.Unlock()
+	var replies []*etree.Element
+	c.user.locked(func() { replies = s.endLocked(c) })
 	s.sendReplies(replies)
 }
 
