@@ -106,14 +106,14 @@ func testConfig(t *testing.T, ampCfg amp.Config, now func() time.Time) Config {
 
 // testServer is a server on a loopback port that a test can restart.
 type testServer struct {
-	t    *testing.T
-	cfg  Config
+	t   *testing.T
+	cfg Config
 	// faults are the wiring mistakes planted in every server ts starts.
 	faults wiringFaults
-	port string
-	mu   sync.Mutex
-	srv  *Server
-	done chan struct{} // closed when Serve returns
+	port   string
+	mu     sync.Mutex
+	srv    *Server
+	done   chan struct{} // closed when Serve returns
 }
 
 // start runs a server for cfg on a loopback port until the test ends.
