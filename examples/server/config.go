@@ -35,9 +35,13 @@ type Config struct {
 	// OfflineQuotaBytes is the most bytes of messages stored for one
 	// user. Default: 4 MiB.
 	OfflineQuotaBytes int `json:"offline_quota_bytes"`
-	// QueueSize is the number of stanzas waiting to be written to one
-	// session. A sender routing to a full queue waits up to WriteTimeout,
-	// then the reader is disconnected. Default: 256.
+	// QueueSize bounds what one client holds: the messages waiting to be
+	// written to its session (a sender routing to a full queue waits up
+	// to WriteTimeout, then the reader is disconnected), the stanzas
+	// written and not yet acknowledged (the writer waits), and its own
+	// messages waiting for the store (its reader waits). Replies the
+	// server makes may add OfflineQuota more to the queue; past that the
+	// client is disconnected. Default: 256.
 	QueueSize int `json:"queue_size"`
 
 	// NegotiationTimeout bounds the time from accepting a connection to a
@@ -50,6 +54,10 @@ type Config struct {
 	// WriteTimeout bounds one write to a client, and the wait for room in
 	// its queue. Default: 10s.
 	WriteTimeout time.Duration `json:"write_timeout"`
+	// ShutdownTimeout bounds the time Close waits for the sessions to
+	// end, after closing their connections, before it closes the store.
+	// Default: 5s.
+	ShutdownTimeout time.Duration `json:"shutdown_timeout"`
 
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time `json:"-"`
@@ -87,6 +95,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	setDefault(&cfg.NegotiationTimeout, 10*time.Second)
 	setDefault(&cfg.IdleTimeout, 10*time.Minute)
 	setDefault(&cfg.WriteTimeout, 10*time.Second)
+	setDefault(&cfg.ShutdownTimeout, 5*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -410,6 +410,7 @@ func (s *sender) run(stop, finished chan struct{}, faults *atomic.Bool) {
 		}
 		// The server counts our presence: stanza 1.
 		out := []string{""}
+		cursor := 0
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -434,7 +435,7 @@ func (s *sender) run(stop, finished chan struct{}, faults *atomic.Bool) {
 			c.mu.Lock()
 			acked := int(c.serverH)
 			c.mu.Unlock()
-			s.accept(out, acked)
+			s.accept(out, acked, &cursor)
 			if len(out)-acked > 64 {
 				time.Sleep(time.Millisecond)
 				continue
@@ -471,7 +472,7 @@ func (s *sender) run(stop, finished chan struct{}, faults *atomic.Bool) {
 			c.mu.Lock()
 			acked := int(c.serverH)
 			c.mu.Unlock()
-			s.accept(out, acked)
+			s.accept(out, acked, &cursor)
 			once.Do(s.settled.Done)
 			<-finished
 			c.abort()
@@ -483,25 +484,30 @@ func (s *sender) run(stop, finished chan struct{}, faults *atomic.Bool) {
 		c.mu.Lock()
 		acked := int(c.serverH)
 		c.mu.Unlock()
-		s.accept(out, acked)
+		s.accept(out, acked, &cursor)
 		c.abort()
 		<-done
 		s.l.senderEnded(c)
 	}
 }
 
-// accept marks the messages the server acknowledged.
-func (s *sender) accept(out []string, acked int) {
+// accept marks the messages the server acknowledged since the last call:
+// out[k] is stanza k+1, so h stanzas handled cover out[:h]. cursor is how
+// many of out were marked already.
+func (s *sender) accept(out []string, acked int, cursor *int) {
+	end := max(1, min(acked, len(out)))
+	if end <= *cursor {
+		return
+	}
 	s.l.mu.Lock()
 	defer s.l.mu.Unlock()
-	// out[k] is stanza k+1; h stanzas handled covers out[:h].
-	for _, id := range out[1:max(1, min(acked, len(out)))] {
-		if m := s.l.sent[id]; !m.accepted {
-			m.accepted = true
-			s.l.sent[id] = m
-			s.l.accepted++
-		}
+	for _, id := range out[max(1, *cursor):end] {
+		m := s.l.sent[id]
+		m.accepted = true
+		s.l.sent[id] = m
+		s.l.accepted++
 	}
+	*cursor = end
 }
 
 func (s *sender) reply(el *etree.Element) {

@@ -34,8 +34,9 @@ import (
 // Alert, drop and error act at once, since they stop the delivery.
 
 // route processes a message a client sent, stamped with its full JID, and
-// returns the replies for the sender.
-func (s *Server) route(msg *etree.Element) []*etree.Element {
+// returns the replies for the sender. t is the message's XEP-0198 count:
+// when the message goes to the store, the store's commit marks it handled.
+func (s *Server) route(msg *etree.Element, t *ticket) []*etree.Element {
 	from, err := jid.Parse(attr(msg, "from"))
 	if err != nil {
 		return nil
@@ -61,7 +62,7 @@ func (s *Server) route(msg *etree.Element) []*etree.Element {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return s.deliverLocked(u, msg, req, 0)
+	return s.deliverLocked(u, msg, req, 0, t)
 }
 
 // authorized reports whether sender may see the presence of the local user
@@ -82,9 +83,9 @@ func (s *Server) authorized(recipient *user, sender jid.JID) amp.Presence {
 
 // deliverLocked routes msg, whose request is req, to the local user u:
 // to an available session, or to the store. key is the message's place in
-// the store when it comes from there, or 0. u.mu is held. It returns the
-// replies for the sender.
-func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key uint64) []*etree.Element {
+// the store when it comes from there, or 0; t is its sender's count, or
+// nil. u.mu is held. It returns the replies for the sender.
+func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key uint64, t *ticket) []*etree.Element {
 	var replies []*etree.Element
 	to, _ := jid.Parse(attr(msg, "to"))
 	for {
@@ -105,14 +106,15 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key
 			setAttr(out, "id", randomID())
 		}
 		// The notify events wait for the client's acknowledgement.
-		if s.push(c, &item{msg: out, orig: msg, req: req, held: res.Replies(s.cfg.Domain), key: key}) {
+		it := &item{msg: out, orig: msg, req: req, held: res.Replies(s.cfg.Domain), key: key, reply: isServer(attr(msg, "from"))}
+		if s.push(c, it) {
 			return replies
 		}
 		// 3. Direct delivery failed: c is gone. Its own undelivered
 		// stanzas are routed first, then this one again.
 		replies = append(replies, s.endLocked(c)...)
 	}
-	return append(replies, s.storeLocked(u, []pending{{msg, req, key}})...)
+	return append(replies, s.storeLocked(u, []pending{{msg, req, key}}, t)...)
 }
 
 // pending is a message routed again, with its request and its place in the
@@ -129,17 +131,19 @@ type pending struct {
 func (s *Server) routeAllLocked(u *user, msgs []pending) []*etree.Element {
 	var replies []*etree.Element
 	if u.target(jid.JID{}) == nil {
-		return s.storeLocked(u, msgs)
+		return s.storeLocked(u, msgs, nil)
 	}
 	for _, m := range msgs {
-		replies = append(replies, s.deliverLocked(u, m.msg, m.req, m.key)...)
+		replies = append(replies, s.deliverLocked(u, m.msg, m.req, m.key, nil)...)
 	}
 	return replies
 }
 
-// storeLocked stores msgs for u, in order, as the rules of each allow, and
-// returns the replies. u.mu is held.
-func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
+// storeLocked stores msgs for u, in order, as the rules of each allow. It
+// returns the replies due now; those that are true only once the store has
+// the messages (deliver=stored notify events) are sent after the commit,
+// which also marks t, if any, handled. u.mu is held.
+func (s *Server) storeLocked(u *user, msgs []pending, t *ticket) []*etree.Element {
 	var replies []*etree.Element
 	var entries []entry
 	var results []amp.Result
@@ -162,18 +166,33 @@ func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
 		results = append(results, res)
 		kept = append(kept, m)
 	}
-	n, err := s.store.putMany(u.name, entries)
-	if err != nil {
-		s.cfg.Logf("storing for %s: %v", u.name, err)
+	if len(entries) == 0 {
+		return replies
 	}
-	for i, m := range kept {
-		if i < n {
-			// The notify events for storage are true once the store has it.
-			replies = append(replies, results[i].Replies(s.cfg.Domain)...)
-			continue
+	n := s.store.put(u.name, entries, func(n int, err error) {
+		var after []*etree.Element
+		for i, m := range kept[:n] {
+			if err == nil {
+				after = append(after, results[i].Replies(s.cfg.Domain)...)
+				continue
+			}
+			// The store failed: the message is not delivered at all,
+			// and the sender hears so.
+			s.cfg.Logf("storing for %s: %v", u.name, err)
+			s.forget(u, m.key)
+			after = append(after, s.undeliverable(m.msg, m.req)...)
 		}
-		// Over quota, or the store failed: the message is not delivered
-		// at all, and the sender hears so.
+		if t != nil {
+			t.finish(s, after)
+		} else {
+			s.sendReplies(after)
+		}
+	})
+	if n > 0 {
+		t.wait()
+	}
+	// Over quota: not delivered at all.
+	for _, m := range kept[n:] {
 		s.forget(u, m.key)
 		replies = append(replies, s.undeliverable(m.msg, m.req)...)
 	}
@@ -235,7 +254,7 @@ func (s *Server) dispatchLocked(c *session) []*etree.Element {
 			s.forget(u, m.key)
 			continue
 		}
-		replies = append(replies, s.deliverLocked(u, m.msg, req, m.key)...)
+		replies = append(replies, s.deliverLocked(u, m.msg, req, m.key, nil)...)
 	}
 	return replies
 }
@@ -245,9 +264,13 @@ func (s *Server) doForget(u *user, key uint64) {
 	if key == 0 {
 		return
 	}
-	if err := s.store.remove(u.name, key); err != nil {
-		s.cfg.Logf("removing a stored message of %s: %v", u.name, err)
-	}
+	s.store.remove(u.name, []uint64{key})
+}
+
+// toJID is the JID a stanza is addressed to, or the zero JID.
+func toJID(el *etree.Element) jid.JID {
+	j, _ := jid.Parse(attr(el, "to"))
+	return j
 }
 
 // locked runs fn with u.mu held, and releases it even if fn panics.
@@ -293,7 +316,7 @@ func (s *Server) sendReplies(replies []*etree.Element) {
 		// A reply carries no request: Parse only wraps it.
 		req, _ := s.amp.Parse(r, amp.HopEdge, amp.PresenceDenied)
 		var more []*etree.Element
-		u.locked(func() { more = s.deliverLocked(u, r, req, 0) })
+		u.locked(func() { more = s.deliverLocked(u, r, req, 0, nil) })
 		s.sendReplies(more)
 	}
 }

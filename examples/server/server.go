@@ -35,16 +35,15 @@ type Server struct {
 
 	// users is fixed at New: one per account, by normalized localpart.
 	users map[string]*user
-	// later runs work that must not hold the caller's locks: replies and
-	// store removals that follow an acknowledgement.
-	later *laterQueue
 
 	ctx  context.Context
 	stop context.CancelFunc
 	wg   sync.WaitGroup // one per connection
 	mu   sync.Mutex
 	// conns are the open connections, closed by Close.
-	conns map[net.Conn]struct{}
+	conns     map[net.Conn]struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // user is an account and its sessions. Its mutex orders everything routed
@@ -76,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, amp: resumer{p}, store: st, users: map[string]*user{}, later: newLaterQueue(),
+	s := &Server{cfg: cfg, amp: resumer{p}, store: st, users: map[string]*user{},
 		ctx: ctx, stop: stop, conns: map[net.Conn]struct{}{}}
 	s.push, s.forget, s.undeliverable = s.doPush, s.doForget, s.doUndeliverable
 	for name, acct := range cfg.Accounts {
@@ -143,17 +142,27 @@ func (s *Server) Serve(l net.Listener) error {
 
 // Close stops the server: it closes every connection, routes the stanzas
 // that were not acknowledged again (into the store, since no session is
-// left), and closes the store.
+// left), commits what is queued for the store, and closes it. Sessions
+// have ShutdownTimeout to end; one still busy then is logged, and what it
+// had not committed was never acknowledged to its sender.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.stop()
-	for conn := range s.conns {
-		conn.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	s.later.close()
-	return s.store.close()
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.stop()
+		for conn := range s.conns {
+			conn.Close()
+		}
+		s.mu.Unlock()
+		ended := make(chan struct{})
+		go func() { s.wg.Wait(); close(ended) }()
+		select {
+		case <-ended:
+		case <-time.After(s.cfg.ShutdownTimeout):
+			s.cfg.Logf("closing: sessions still busy after %v", s.cfg.ShutdownTimeout)
+		}
+		s.closeErr = s.store.close()
+	})
+	return s.closeErr
 }
 
 // lookup returns the local user the JID j names, or nil.
@@ -162,57 +171,4 @@ func (s *Server) lookup(j jid.JID) *user {
 		return nil
 	}
 	return s.users[j.Localpart()]
-}
-
-// laterQueue runs functions one at a time, in order, on its own goroutine.
-// It has no bound: each entry stands for a stanza that was delivered.
-type laterQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	fns    []func()
-	closed bool
-	done   chan struct{}
-}
-
-func newLaterQueue() *laterQueue {
-	q := &laterQueue{done: make(chan struct{})}
-	q.cond = sync.NewCond(&q.mu)
-	go q.run()
-	return q
-}
-
-func (q *laterQueue) add(fn func()) {
-	q.mu.Lock()
-	q.fns = append(q.fns, fn)
-	q.mu.Unlock()
-	q.cond.Signal()
-}
-
-func (q *laterQueue) run() {
-	defer close(q.done)
-	for {
-		q.mu.Lock()
-		for len(q.fns) == 0 && !q.closed {
-			q.cond.Wait()
-		}
-		fns := q.fns
-		q.fns = nil
-		closed := q.closed
-		q.mu.Unlock()
-		for _, fn := range fns {
-			fn()
-		}
-		if closed && len(fns) == 0 {
-			return
-		}
-	}
-}
-
-// close runs what is queued and stops.
-func (q *laterQueue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.cond.Signal()
-	<-q.done
 }

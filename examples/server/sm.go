@@ -40,39 +40,58 @@ var smFeature = xmpp.StreamFeature{
 // errAckTooHigh ends a stream whose client acknowledged stanzas never sent.
 var errAckTooHigh = errors.New("acknowledgement of more stanzas than were sent")
 
-// smState counts stanzas both ways. Its methods are safe for concurrent
-// use; the counts that must follow wire order are changed while the
-// session's output lock is held.
+// smState counts the stanzas written to the client and what it
+// acknowledged. Its methods are safe for concurrent use; the counts that
+// must follow wire order change while the writer holds the output lock.
 type smState struct {
 	mu       sync.Mutex
 	enabled  bool
-	in       uint32  // stanzas handled from the client
 	out      uint32  // stanzas written since <enabled/>
 	acked    uint32  // the last h the client sent
 	unacked  []*item // written, in order, not yet acknowledged
 	rPending bool    // an <r/> is out and no <a/> came back yet
+	// finishing counts stanzas acknowledged (or written, without stream
+	// management) whose delivery the confirmer has not finished.
+	finishing int
 }
 
-// handled counts a stanza received from the client.
-func (m *smState) handled() {
-	m.mu.Lock()
-	m.in++
-	m.mu.Unlock()
-}
-
-// sent records it as written. max bounds the unacknowledged stanzas of a
-// client that never acknowledges; -1 means no bound.
-func (m *smState) sent(it *item, max int) error {
+// enable starts counting: the next stanza written is number 1.
+func (m *smState) enable() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// Recorded even when refused: the session then ends, and what it
-	// holds is routed again, this stanza included.
-	m.out++
-	m.unacked = append(m.unacked, it)
-	if max >= 0 && len(m.unacked) > max {
-		return errors.New("too many unacknowledged stanzas")
+	m.enabled, m.out, m.acked = true, 0, 0
+}
+
+// sent records the stanzas of batch as written, in order.
+func (m *smState) sent(batch []*item) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, it := range batch {
+		if it.nonza == nil {
+			m.out++
+			m.unacked = append(m.unacked, it)
+		}
 	}
-	return nil
+}
+
+// room is how many more stanzas the writer may write: window, less those
+// written and not yet acknowledged or finished.
+func (m *smState) room(window int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return max(0, window-len(m.unacked)-m.finishing)
+}
+
+// shouldRequest reports whether an <r/> is due after a batch: stream
+// management is on, something is unacknowledged, and no <r/> is out.
+func (m *smState) shouldRequest() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ask := m.enabled && !m.rPending && len(m.unacked) > 0
+	if ask {
+		m.rPending = true
+	}
+	return ask
 }
 
 // writtenWithoutSM returns the stanzas that count as delivered once
@@ -103,6 +122,19 @@ func (m *smState) ack(h uint32) ([]*item, error) {
 	return done, nil
 }
 
+// confirming and confirmed count the stanzas the confirmer holds.
+func (m *smState) confirming(n int) {
+	m.mu.Lock()
+	m.finishing += n
+	m.mu.Unlock()
+}
+
+func (m *smState) confirmed(n int) {
+	m.mu.Lock()
+	m.finishing -= n
+	m.mu.Unlock()
+}
+
 // takeUnacked returns what was written and not acknowledged.
 func (m *smState) takeUnacked() []*item {
 	m.mu.Lock()
@@ -112,108 +144,207 @@ func (m *smState) takeUnacked() []*item {
 	return out
 }
 
-// smElement answers a stream management element from the client.
+// handledCount counts the stanzas the client sent that the server has
+// handled: XEP-0198's h, which tells the client which of its messages the
+// server took responsibility for. A message is handled once it is in a
+// session's queue, answered, or committed to the store; commits come later,
+// so stanzas finish out of order, and h counts only those finished with
+// every stanza before them. The reader numbers the stanzas as it reads
+// them, and answers an <r/> once every stanza read before it is handled,
+// without waiting for the router.
+type handledCount struct {
+	mu      sync.Mutex
+	changed *sync.Cond
+	read    uint32    // stanzas the reader read
+	base    uint32    // stanzas read before <enable/>
+	enabled bool      // <enable/> was read
+	h       uint32    // stanzas finished, with all those before them
+	open    []*ticket // the stanzas after h the router took
+	sending sync.Mutex
+	asks    []uint32 // the h each <r/> waits for, oldest first
+	answer  func(h uint32)
+}
+
+func (hc *handledCount) init(answer func(h uint32)) {
+	hc.changed = sync.NewCond(&hc.mu)
+	hc.answer = answer
+}
+
+// next numbers a stanza the reader read.
+func (hc *handledCount) next() uint32 {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	hc.read++
+	return hc.read
+}
+
+// enable starts counting from here: it reports false if it already did.
+func (hc *handledCount) enable() bool {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if hc.enabled {
+		return false
+	}
+	hc.enabled, hc.base = true, hc.read
+	return true
+}
+
+// ask records the client's <r/>: it is answered once every stanza read
+// before it is handled.
+func (hc *handledCount) ask() {
+	hc.mu.Lock()
+	if !hc.enabled {
+		hc.mu.Unlock()
+		return
+	}
+	if hc.h < hc.read {
+		hc.asks = append(hc.asks, hc.read)
+		hc.mu.Unlock()
+		return
+	}
+	h := hc.h - hc.base
+	hc.mu.Unlock()
+	hc.answer(h)
+}
+
+// begin takes stanza n for the router, once fewer than limit stanzas wait
+// for the store: a client storing faster than the disk syncs is read more
+// slowly. The router finishes the ticket once it has routed the stanza.
+func (hc *handledCount) begin(n uint32, limit int) *ticket {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	for len(hc.open) >= limit {
+		hc.changed.Wait()
+	}
+	t := &ticket{hc: hc, n: n, parts: 1}
+	hc.open = append(hc.open, t)
+	return t
+}
+
+// settle waits until every stanza taken is handled, and its replies sent:
+// what the router does next reaches the client after them.
+func (hc *handledCount) settle() {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	for len(hc.open) > 0 {
+		hc.changed.Wait()
+	}
+}
+
+// A ticket is one stanza on its way through the router, and the replies
+// for its sender. The router finishes its part; the store, when the
+// stanza goes there, finishes another once committed. The replies of the
+// client's stanzas go out in the order of the stanzas, so that a reply to
+// a stored message still comes before anything caused by a later one.
+type ticket struct {
+	hc      *handledCount
+	n       uint32
+	parts   int // parts not finished
+	replies []*etree.Element
+}
+
+// wait adds a part that the store finishes. The ticket's owner holds a
+// part of its own, so the ticket cannot be done in between.
+func (t *ticket) wait() {
+	if t == nil {
+		return
+	}
+	t.hc.mu.Lock()
+	t.parts++
+	t.hc.mu.Unlock()
+}
+
+// finish finishes a part, with its replies. Once the stanza and those
+// before it are finished, their replies are sent, in order.
+func (t *ticket) finish(s *Server, replies []*etree.Element) {
+	hc := t.hc
+	hc.mu.Lock()
+	t.replies = append(t.replies, replies...)
+	t.parts--
+	var out []*etree.Element
+	var answers []uint32
+	for len(hc.open) > 0 && hc.open[0].parts == 0 {
+		out = append(out, hc.open[0].replies...)
+		hc.open[0] = nil
+		hc.open = hc.open[1:]
+		hc.h++
+		for len(hc.asks) > 0 && hc.asks[0] <= hc.h {
+			answers = append(answers, hc.h-hc.base)
+			hc.asks = hc.asks[1:]
+		}
+	}
+	if len(hc.open) == 0 {
+		hc.open = nil
+	}
+	if len(out) == 0 && len(answers) == 0 {
+		hc.mu.Unlock()
+		hc.changed.Broadcast()
+		return
+	}
+	// Taken before mu is let go: two goroutines finishing tickets send
+	// their replies in the order of the tickets.
+	hc.sending.Lock()
+	hc.mu.Unlock()
+	s.sendReplies(out)
+	for _, h := range answers {
+		hc.answer(h)
+	}
+	hc.sending.Unlock()
+	hc.changed.Broadcast()
+}
+
+// ack handles the client's <a h/>, in the reader: the acknowledged
+// stanzas go to the confirmer.
+func (s *Server) ack(c *session, el *etree.Element) error {
+	h, err := strconv.ParseUint(attr(el, "h"), 10, 32)
+	if err != nil {
+		return errAckTooHigh
+	}
+	done, err := c.sm.ack(uint32(h))
+	if err != nil {
+		return err
+	}
+	if len(done) > 0 {
+		s.confirm(c, done)
+	}
+	// Stanzas written after the last <r/> wait for the next one.
+	c.out.wake()
+	return nil
+}
+
+// smElement answers a stream management element, in the reader.
 func (s *Server) smElement(c *session, el *etree.Element) error {
 	switch el.Tag {
-	case "enable":
-		// Under the output lock: the first stanza written after
-		// <enabled/> is number 1.
-		w := c.xs.TokenWriter()
-		defer w.Close()
-		c.sm.mu.Lock()
-		already := c.sm.enabled
-		c.sm.enabled, c.sm.in, c.sm.out, c.sm.acked = true, 0, 0, 0
-		c.sm.mu.Unlock()
-		if already {
-			return writeNonza(w, "failed", nil, "unexpected-request")
-		}
-		return writeNonza(w, "enabled", nil, "")
-	case "r":
-		c.sm.mu.Lock()
-		h := c.sm.in
-		c.sm.mu.Unlock()
-		w := c.xs.TokenWriter()
-		defer w.Close()
-		return writeNonza(w, "a", []xml.Attr{{Name: xml.Name{Local: "h"}, Value: strconv.FormatUint(uint64(h), 10)}}, "")
 	case "a":
-		h, err := strconv.ParseUint(attr(el, "h"), 10, 32)
-		if err != nil {
-			return errAckTooHigh
+		return s.ack(c, el)
+	case "r":
+		c.in.ask()
+	case "enable":
+		if !c.in.enable() {
+			s.pushNonza(c, &item{nonza: smNonza("failed", "unexpected-request")})
+			return nil
 		}
-		done, err := c.sm.ack(uint32(h))
-		if err != nil {
-			return err
-		}
-		// The reader holds no lock: the events go out now, before
-		// anything else the client sends is routed.
-		s.delivered(c, done)
-		// Stanzas written after the last <r/> wait for the next one.
-		return c.requestAck()
+		// The writer starts counting when it writes <enabled/>.
+		s.pushNonza(c, &item{nonza: smNonza("enabled", ""), enables: true})
 	case "resume":
-		w := c.xs.TokenWriter()
-		defer w.Close()
-		return writeNonza(w, "failed", nil, "item-not-found")
+		s.pushNonza(c, &item{nonza: smNonza("failed", "item-not-found")})
 	}
 	return nil
 }
 
-// requestAck sends <r/> after a burst, unless one is already out, so that
-// acknowledgements come back without waiting for the client to ask.
-func (c *session) requestAck() error {
-	c.sm.mu.Lock()
-	ask := c.sm.enabled && !c.sm.rPending && len(c.sm.unacked) > 0
-	if ask {
-		c.sm.rPending = true
-	}
-	c.sm.mu.Unlock()
-	if !ask {
-		return nil
-	}
-	w := c.xs.TokenWriter()
-	defer w.Close()
-	return writeNonza(w, "r", nil, "")
-}
-
-// acknowledged finishes, on the server's later queue, the delivery of
-// stanzas written to a client without stream management. The writer that
-// calls it must never wait for a user's lock.
-func (s *Server) acknowledged(c *session, done []*item) {
-	for _, it := range done {
-		if len(it.held) > 0 || it.key != 0 {
-			s.later.add(func() { s.delivered(c, done) })
-			return
-		}
-	}
-}
-
-// delivered finishes the delivery of stanzas to c.
-func (s *Server) delivered(c *session, done []*item) {
-	var keys []uint64
-	for _, it := range done {
-		if it.key != 0 {
-			keys = append(keys, it.key)
-		}
-	}
-	if len(keys) > 0 {
-		if err := s.store.remove(c.user.name, keys...); err != nil {
-			s.cfg.Logf("removing delivered messages of %s: %v", c.user.name, err)
-		}
-	}
-	for _, it := range done {
-		s.sendReplies(it.held)
-	}
-}
-
-// writeNonza writes a stream management element, with an error condition
-// child when cond is set, and flushes it.
-func writeNonza(w xmlstream.TokenWriteFlushCloser, name string, attrs []xml.Attr, cond string) error {
-	start := xml.StartElement{Name: xml.Name{Space: nsSM, Local: name}, Attr: attrs}
-	var inner xml.TokenReader
+// smNonza is a stream management element, with an error condition child
+// when cond is set.
+func smNonza(name, cond string) *etree.Element {
+	el := etree.NewElement(name)
+	el.CreateAttr("xmlns", nsSM)
 	if cond != "" {
-		inner = xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Space: "urn:ietf:params:xml:ns:xmpp-stanzas", Local: cond}})
+		el.CreateElement(cond).CreateAttr("xmlns", "urn:ietf:params:xml:ns:xmpp-stanzas")
 	}
-	if _, err := xmlstream.Copy(w, xmlstream.Wrap(inner, start)); err != nil {
-		return err
-	}
-	return w.Flush()
+	return el
+}
+
+func ackElement(h uint32) *etree.Element {
+	el := smNonza("a", "")
+	el.CreateAttr("h", strconv.FormatUint(uint64(h), 10))
+	return el
 }

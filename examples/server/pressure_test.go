@@ -1,0 +1,177 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+)
+
+// TestStalledRecipient: at the default limits, a recipient with stream
+// management stops reading and never acknowledges, while a sender sends as
+// fast as the server acknowledges and answers every <r/>. The sender is
+// never cut off, and every message the server acknowledged has exactly one
+// outcome: read once the recipient is back (and read twice only if the
+// stalled session read it first), alerted, or answered with
+// service-unavailable past the quota.
+func TestStalledRecipient(t *testing.T) {
+	const n = 2500
+	ts := start(t, serveConfig(t, nil))
+	addr := "127.0.0.1:" + ts.port
+	b := mustDial(t, addr, "bob", "r1", true, true)
+	b.autoAck = false
+	b.stopReading()
+	a := mustDial(t, addr, "alice", "a1", true, true)
+
+	// The sender keeps up to 64 messages unacknowledged, asking for an
+	// acknowledgement every 16; a reads its replies in the background.
+	replies := make(chan *etree.Element, 4*n)
+	go func() {
+		for el := range a.in {
+			replies <- el
+		}
+		close(replies)
+	}()
+	acked := func() int {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return int(a.serverH) - 1 // the presence was stanza 1
+	}
+	kindOf := map[string]int{}
+	deadline := time.Now().Add(90 * time.Second)
+	for i := 0; i < n; i++ {
+		for i-acked() > 64 {
+			if time.Now().After(deadline) {
+				t.Fatalf("the server acknowledged %d of %d messages", acked(), i)
+			}
+			select {
+			case <-a.done:
+				t.Fatalf("the sender was cut off after %d messages, %d acknowledged", i, acked())
+			case <-time.After(time.Millisecond):
+			}
+		}
+		id := fmt.Sprint("m", i)
+		var rules []string
+		switch kindOf[id] = i % kinds; kindOf[id] {
+		case kindAlert:
+			rules = []string{rule("alert", "deliver", "stored")}
+		case kindNotify:
+			rules = []string{rule("notify", "deliver", "direct"), rule("notify", "deliver", "stored")}
+		}
+		if msg := message("bob@localhost", id, "hi", rules...); i%16 == 15 || i == n-1 {
+			a.sendAndRequest(msg)
+		} else {
+			a.send(msg)
+		}
+	}
+	for acked() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server acknowledged %d of %d messages", acked(), n)
+		}
+		select {
+		case <-a.done:
+			t.Fatalf("the sender was cut off, %d of %d acknowledged", acked(), n)
+		case <-time.After(10 * time.Millisecond):
+			a.sendAndRequest("")
+		}
+	}
+	stalled := b.unconfirmed()
+	b.abort()
+	b2 := mustDial(t, addr, "bob", "r2", true, true)
+	reads := map[string]int{}
+	for _, id := range stalled {
+		reads[id]++
+	}
+	for {
+		el, err := b2.next(time.Second)
+		if err != nil {
+			break
+		}
+		if el.Tag == "message" {
+			reads[attr(el, "id")]++
+		}
+	}
+	// Everything b2 read is acknowledged: its deliver=direct events follow.
+	b2.confirmAll(t)
+	alerts, errors, direct := map[string]int{}, map[string]int{}, map[string]int{}
+	for quiet := false; !quiet; {
+		var el *etree.Element
+		select {
+		case el = <-replies:
+		case <-time.After(time.Second):
+			quiet = true
+			continue
+		}
+		id := attr(el, "id")
+		switch {
+		case attr(el, "type") == "error" && el.FindElement("error/service-unavailable") != nil:
+			errors[id]++
+		case ampStatus(el) == "alert":
+			alerts[id]++
+		case ampStatus(el) == "notify":
+			if r := el.FindElement("amp/rule"); r != nil && attr(r, "value") == "direct" {
+				direct[id]++
+			}
+		}
+	}
+	if !isOpen(a) {
+		t.Fatalf("the sender was cut off")
+	}
+	var read, alerted, refused int
+	stalledSet := map[string]bool{}
+	for _, id := range stalled {
+		stalledSet[id] = true
+	}
+	for i := range n {
+		id := fmt.Sprint("m", i)
+		r, al, er := reads[id], alerts[id], errors[id]
+		allowed := 1
+		if stalledSet[id] {
+			allowed = 2
+		}
+		switch {
+		case r > 0 && al+er == 0 && r <= allowed:
+			read++
+			if kindOf[id] == kindNotify && direct[id] != 1 {
+				t.Errorf("%s: read and acknowledged, %d deliver=direct events, want 1", id, direct[id])
+			}
+		case r == 0 && al == 1 && er == 0 && kindOf[id] == kindAlert:
+			alerted++
+		case r == 0 && al == 0 && er == 1:
+			refused++
+		default:
+			t.Errorf("%s (kind %d): read %d times, %d alerts, %d errors; want exactly one outcome", id, kindOf[id], r, al, er)
+		}
+	}
+	t.Logf("%d messages: %d read (%d read first by the stalled session), %d alerted, %d refused past the quota", n, read, len(stalled), alerted, refused)
+	if read == 0 || refused == 0 {
+		t.Errorf("want messages both stored and refused past the quota")
+	}
+}
+
+// isOpen reports whether c's stream is still open.
+func isOpen(c *tclient) bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// confirmAll acknowledges everything c read and waits until the server
+// confirms it processed the acknowledgement.
+func (c *tclient) confirmAll(t *testing.T) {
+	t.Helper()
+	n := c.ack()
+	for wait := time.Now().Add(5 * time.Second); time.Now().Before(wait); time.Sleep(10 * time.Millisecond) {
+		c.mu.Lock()
+		ok := c.confirmed >= n
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+	}
+	t.Fatalf("%s: the server did not confirm the acknowledgement of %d messages", c.jid, n)
+}
