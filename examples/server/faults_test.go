@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ampxmpp/amp"
 	"github.com/beevik/etree"
+	bolt "go.etcd.io/bbolt"
 )
 
 // wiringFaults are mistakes a server developer could make when wiring amp.
@@ -282,4 +285,27 @@ func ampStatus(msg *etree.Element) string {
 		return attr(a, "status")
 	}
 	return ""
+}
+
+// whereIs says, for each message id in the store, its user, its key and
+// whether it is in flight: what a test reports about a lost message.
+func (st *store) whereIs() map[string]string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := map[string]string{}
+	st.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error {
+				doc := etree.NewDocument()
+				if doc.ReadFromBytes(v) != nil || doc.Root() == nil {
+					return nil
+				}
+				key := binary.BigEndian.Uint64(k)
+				_, flying := st.inflight[string(name)][key]
+				out[attr(doc.Root(), "id")] = fmt.Sprintf("stored for %s, key %d, in flight %v", name, key, flying)
+				return nil
+			})
+		})
+	})
+	return out
 }

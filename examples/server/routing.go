@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 
 	"github.com/ampxmpp/amp"
@@ -169,6 +167,9 @@ func (s *Server) storeLocked(u *user, msgs []pending, t *ticket) []*etree.Elemen
 	if len(entries) == 0 {
 		return replies
 	}
+	// The store's part of t is added before the write is queued: the
+	// commit may come before put returns.
+	t.wait()
 	n := s.store.put(u.name, entries, func(n int, err error) {
 		var after []*etree.Element
 		for i, m := range kept[:n] {
@@ -188,8 +189,8 @@ func (s *Server) storeLocked(u *user, msgs []pending, t *ticket) []*etree.Elemen
 			s.sendReplies(after)
 		}
 	})
-	if n > 0 {
-		t.wait()
+	if n == 0 {
+		t.finish(s, nil) // the part wait added: nothing was queued
 	}
 	// Over quota: not delivered at all.
 	for _, m := range kept[n:] {
@@ -360,91 +361,4 @@ func serviceUnavailable(msg *etree.Element) *etree.Element {
 	er.CreateAttr("type", "cancel")
 	er.CreateElement("service-unavailable").CreateAttr("xmlns", amp.NSStanzas)
 	return e
-}
-
-// iq answers an IQ the client sent: disco#info to the server, at the root
-// and at the AMP node, and an error for any other get or set. It returns
-// nil for a result or error, which needs no answer.
-func (s *Server) iq(el *etree.Element) *etree.Element {
-	typ := attr(el, "type")
-	if typ != "get" && typ != "set" {
-		return nil
-	}
-	resp := etree.NewElement("iq")
-	resp.CreateAttr("xmlns", "jabber:client")
-	to := attr(el, "to")
-	if to == "" {
-		to = s.cfg.Domain
-	}
-	resp.CreateAttr("from", to)
-	resp.CreateAttr("to", attr(el, "from"))
-	resp.CreateAttr("id", attr(el, "id"))
-	var query *etree.Element
-	for _, ch := range el.ChildElements() {
-		if ch.Tag == "query" && ch.NamespaceURI() == "http://jabber.org/protocol/disco#info" {
-			query = ch
-		}
-	}
-	if typ != "get" || to != s.cfg.Domain || query == nil {
-		return iqError(resp, "cancel", "service-unavailable")
-	}
-	node := attr(query, "node")
-	info := s.amp.DiscoInfo(node)
-	switch {
-	case info == nil:
-		return iqError(resp, "cancel", "item-not-found")
-	case node == "":
-		// The root: the server's own identity and features, plus AMP's.
-		resp.CreateAttr("type", "result")
-		q := resp.CreateElement("query")
-		q.CreateAttr("xmlns", "http://jabber.org/protocol/disco#info")
-		id := q.CreateElement("identity")
-		id.CreateAttr("category", "server")
-		id.CreateAttr("type", "im")
-		q.CreateElement("feature").CreateAttr("var", "http://jabber.org/protocol/disco#info")
-		for _, f := range info.ChildElements() {
-			q.AddChild(f)
-		}
-	default:
-		resp.CreateAttr("type", "result")
-		resp.AddChild(info)
-	}
-	return resp
-}
-
-func iqError(resp *etree.Element, typ, cond string) *etree.Element {
-	resp.CreateAttr("type", "error")
-	e := resp.CreateElement("error")
-	e.CreateAttr("type", typ)
-	e.CreateElement(cond).CreateAttr("xmlns", amp.NSStanzas)
-	return resp
-}
-
-func randomID() string {
-	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		panic(errors.New("no randomness: " + err.Error()))
-	}
-	return hex.EncodeToString(b)
-}
-
-// attr returns the value of el's attribute key, in no namespace.
-func attr(el *etree.Element, key string) string {
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == key {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-// setAttr sets el's attribute key, in no namespace, to value.
-func setAttr(el *etree.Element, key, value string) {
-	for i, a := range el.Attr {
-		if a.Space == "" && a.Key == key {
-			el.Attr[i].Value = value
-			return
-		}
-	}
-	el.CreateAttr(key, value)
 }

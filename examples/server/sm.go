@@ -243,8 +243,7 @@ type ticket struct {
 	replies []*etree.Element
 }
 
-// wait adds a part that the store finishes. The ticket's owner holds a
-// part of its own, so the ticket cannot be done in between.
+// wait adds a part that the store finishes.
 func (t *ticket) wait() {
 	if t == nil {
 		return
@@ -257,6 +256,9 @@ func (t *ticket) wait() {
 // finish finishes a part, with its replies. Once the stanza and those
 // before it are finished, their replies are sent, in order.
 func (t *ticket) finish(s *Server, replies []*etree.Element) {
+	if t == nil {
+		return
+	}
 	hc := t.hc
 	hc.mu.Lock()
 	t.replies = append(t.replies, replies...)
