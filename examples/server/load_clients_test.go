@@ -57,7 +57,13 @@ func (r *receiver) run(stop, finished chan struct{}, faults *atomic.Bool) {
 				break read
 			case <-stop:
 				if !faults.Load() {
-					r.drain(c, finished)
+					// Until the test is finished, a session the
+					// server ended is followed by another.
+					for k := session + 1; r.drain(c, finished); k++ {
+						if c = connect(r.addr, user, fmt.Sprint("x", k), finished); c == nil {
+							return
+						}
+					}
 					return
 				}
 			}
@@ -71,7 +77,10 @@ func (r *receiver) run(stop, finished chan struct{}, faults *atomic.Bool) {
 // while it acknowledges what it read and waits for the server to confirm
 // it, so that the test knows which messages the server must report as
 // delivered.
-func (r *receiver) drain(c *tclient, finished chan struct{}) {
+//
+// It reports whether the server ended the session before the test was
+// finished.
+func (r *receiver) drain(c *tclient, finished chan struct{}) (ended bool) {
 	defer func() {
 		c.abort()
 		for el := range c.in {
@@ -83,13 +92,13 @@ func (r *receiver) drain(c *tclient, finished chan struct{}) {
 		select {
 		case el, ok := <-c.in:
 			if !ok {
-				return
+				return true
 			}
 			r.read(el)
 		case <-time.After(500 * time.Millisecond):
 			r.confirm(c)
 		case <-finished:
-			return
+			return false
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,6 +122,13 @@ func TestLoadAndFaults(t *testing.T) {
 	}
 	t.Logf("left in the store: %d", stored)
 	if len(problems) > 0 {
+		if f := os.Getenv("AMP_LOAD_DUMP"); f != "" {
+			// Where the server's goroutines wait, for a lost message.
+			if out, err := os.Create(f); err == nil {
+				pprof.Lookup("goroutine").WriteTo(out, 1)
+				out.Close()
+			}
+		}
 		where := ts.srv.store.whereIs()
 		for i, p := range problems {
 			if i == 5 {

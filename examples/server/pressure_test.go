@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/ampxmpp/amp"
 	"github.com/beevik/etree"
 )
 
@@ -174,4 +178,143 @@ func (c *tclient) confirmAll(t *testing.T) {
 		}
 	}
 	t.Fatalf("%s: the server did not confirm the acknowledgement of %d messages", c.jid, n)
+}
+
+// TestUnthrottled: pairs of clients without stream management, the
+// senders writing messages with three notify rules as fast as the server
+// reads them. The heap stays under a bound while they run, and returns
+// once they leave. AMP_PRESSURE_PAIRS (default 10) and
+// AMP_PRESSURE_SECONDS (default 3) change the load.
+func TestUnthrottled(t *testing.T) {
+	pairs := envInt("AMP_PRESSURE_PAIRS", 10)
+	d := time.Duration(envInt("AMP_PRESSURE_SECONDS", 3)) * time.Second
+	cfg := testConfig(t, amp.Config{}, time.Now)
+	cfg.Accounts = pairAccounts(pairs)
+	ts := start(t, cfg)
+	runtime.GC()
+	base := heapInUse()
+	res := blast(t, "127.0.0.1:"+ts.port, pairs, d, heapInUse, notifyRules...)
+	t.Logf("%d pairs, %v: %d messages read (%.0f/s), %d replies; heap in use: %d MiB before, %d MiB at most",
+		pairs, d, res.read, float64(res.read)/d.Seconds(), res.replies, base>>20, res.peak>>20)
+	if res.read == 0 {
+		t.Fatalf("no message read")
+	}
+	const bound = 256 << 20
+	if res.peak > bound {
+		t.Errorf("heap in use reached %d MiB, over %d MiB", res.peak>>20, bound>>20)
+	}
+	// Once the clients are gone, what the server held for them goes.
+	var after uint64
+	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait); time.Sleep(100 * time.Millisecond) {
+		runtime.GC()
+		if after = heapInUse(); after < base+32<<20 {
+			break
+		}
+	}
+	t.Logf("heap in use after the clients left: %d MiB", after>>20)
+	if after >= base+32<<20 {
+		t.Errorf("heap in use %d MiB after the clients left, %d MiB before they came", after>>20, base>>20)
+	}
+}
+
+// notifyRules are the three rules of the unthrottled runs: notify, on
+// every delivery a session or the store can make.
+var notifyRules = []string{rule("notify", "deliver", "direct"), rule("notify", "deliver", "stored"), rule("notify", "deliver", "forward")}
+
+// pairAccounts are the accounts of pairs of senders s<i> and receivers
+// r<i>, each in the other's roster.
+func pairAccounts(pairs int) map[string]Account {
+	accts := map[string]Account{}
+	for i := range pairs {
+		accts[fmt.Sprint("s", i)] = Account{Password: fmt.Sprint("s", i, "-pw"), Roster: map[string]string{fmt.Sprint("r", i, "@localhost"): "both"}}
+		accts[fmt.Sprint("r", i)] = Account{Password: fmt.Sprint("r", i, "-pw"), Roster: map[string]string{fmt.Sprint("s", i, "@localhost"): "both"}}
+	}
+	return accts
+}
+
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// blastResult is what blast measured.
+type blastResult struct {
+	read, replies int
+	peak          uint64 // the largest value of the probe, sampled every 50ms
+}
+
+// blast runs pairs of clients without stream management against the
+// server at addr for d: each sender writes messages with rules to its
+// receiver as fast as the server reads them, and reads its
+// replies; each receiver reads. probe is sampled during the run.
+func blast(t *testing.T, addr string, pairs int, d time.Duration, probe func() uint64, rules ...string) blastResult {
+	t.Helper()
+	var mu sync.Mutex
+	var res blastResult
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var clients []*tclient
+	count := func(c *tclient, n *int) {
+		defer wg.Done()
+		for range c.in {
+			mu.Lock()
+			*n++
+			mu.Unlock()
+		}
+	}
+	for i := range pairs {
+		r, err := dial(addr, fmt.Sprint("r", i), "r", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := dial(addr, fmt.Sprint("s", i), "s", false, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, r, s)
+		wg.Add(3)
+		go count(r, &res.read)
+		go count(s, &res.replies)
+		go func() {
+			defer wg.Done()
+			to := fmt.Sprint("r", i, "@localhost")
+			var b strings.Builder
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				case <-s.done:
+					return
+				default:
+				}
+				// Sixteen messages a write.
+				b.Reset()
+				for k := range 16 {
+					b.WriteString(message(to, fmt.Sprintf("b%d-%d", n, k), "hello", rules...))
+				}
+				s.send(b.String())
+			}
+		}()
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	for end := time.After(d); ; {
+		select {
+		case <-tick.C:
+			res.peak = max(res.peak, probe())
+			continue
+		case <-end:
+		}
+		break
+	}
+	tick.Stop()
+	close(stop)
+	mu.Lock()
+	out := res
+	mu.Unlock()
+	for _, c := range clients {
+		c.abort()
+	}
+	wg.Wait()
+	return out
 }
