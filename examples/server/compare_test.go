@@ -139,6 +139,11 @@ func startProcess(t *testing.T, bin string, pairs int) *process {
 	l.Close()
 	cmd := exec.Command(bin, "-config", filepath.Join(dir, "config.json"), "-addr", addr)
 	cmd.Dir = dir
+	logs, err := os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("amp-compare-%s.log", filepath.Base(dir))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +152,9 @@ func startProcess(t *testing.T, bin string, pairs int) *process {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-p.done
+		logs.Close()
 	})
+	t.Logf("%s logs to %s", bin, logs.Name())
 	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -179,6 +186,11 @@ func (p *process) rss() uint64 {
 func (p *process) terminate() time.Duration {
 	begin := time.Now()
 	p.cmd.Process.Signal(syscall.SIGTERM)
+	if os.Getenv("AMP_COMPARE_QUIT") != "" {
+		// Where a slow exit waits: the runtime prints every goroutine.
+		time.Sleep(time.Second)
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+	}
 	select {
 	case <-p.done:
 	case <-time.After(time.Minute):

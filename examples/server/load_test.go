@@ -90,7 +90,14 @@ func TestLoadAndFaults(t *testing.T) {
 	// Phase 2: faults, and a restart half way.
 	faults.Store(true)
 	time.Sleep(phase / 2)
+	// A restart under load: Close ends every session and stores what
+	// they had not delivered within ShutdownTimeout.
+	begin := time.Now()
 	ts.restart()
+	closing := time.Since(begin)
+	if closing > 10*time.Second { // ShutdownTimeout (5s), and a margin for the race detector
+		t.Errorf("the restart took %v", closing)
+	}
 	time.Sleep(phase / 2)
 	faults.Store(false)
 
@@ -114,8 +121,8 @@ func TestLoadAndFaults(t *testing.T) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	problems = l.check(true)
-	t.Logf("sent %d, accepted %d, read %d times (%d allowed duplicates), alerts %d, faults: %d aborts, %d stalls, %d restarts",
-		len(l.sent), l.accepted, sum(l.reads), sum(l.allowed), sum(l.alerts), l.aborts.Load(), l.stalls.Load(), 1)
+	t.Logf("sent %d, accepted %d, read %d times (%d allowed duplicates), alerts %d, faults: %d aborts, %d stalls, 1 restart under load in %v",
+		len(l.sent), l.accepted, sum(l.reads), sum(l.allowed), sum(l.alerts), l.aborts.Load(), l.stalls.Load(), closing.Round(time.Millisecond))
 	stored := 0
 	for i := range pairs {
 		stored += ts.srv.store.count(fmt.Sprint("r", i))

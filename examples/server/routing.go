@@ -104,7 +104,7 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key
 			setAttr(out, "id", randomID())
 		}
 		// The notify events wait for the client's acknowledgement.
-		it := &item{msg: out, orig: msg, req: req, held: res.Replies(s.cfg.Domain), key: key, reply: isServer(attr(msg, "from"))}
+		it := &item{msg: out, orig: msg, req: req, held: res.Replies(s.cfg.Domain), key: key, reply: isServer(attr(msg, "from")), after: u.dispatched}
 		if s.push(c, it) {
 			return replies
 		}
@@ -223,8 +223,14 @@ func (s *Server) presence(c *session, el *etree.Element) {
 	}
 	u := c.user
 	var replies []*etree.Element
-	u.locked(func() { replies = s.dispatchLocked(c) })
+	dispatched := make(chan struct{})
+	u.locked(func() {
+		u.dispatched = dispatched
+		replies = s.dispatchLocked(c)
+		u.dispatched = nil
+	})
 	s.sendReplies(replies)
+	close(dispatched)
 }
 
 // dispatchLocked makes c available, if it is not yet, and routes to it
@@ -235,27 +241,35 @@ func (s *Server) dispatchLocked(c *session) []*etree.Element {
 		return nil
 	}
 	c.available = true
-	stored, err := s.store.dispatch(u.name)
-	if err != nil {
-		s.cfg.Logf("dispatching to %s: %v", c.jid, err)
-	}
 	var replies []*etree.Element
-	for _, m := range stored {
-		// 4. Dispatch: resume the stored request, with the presence
-		// authorization of now; deliverLocked evaluates its remaining
-		// rules at the time of dispatch.
-		from, _ := jid.Parse(attr(m.msg, "from"))
-		req, err := s.amp.Resume(m.msg, s.authorized(u, from))
+	// A chunk at a time, so that what is read from the store at once is
+	// bounded whatever the store holds.
+	for after := uint64(0); !c.ended; {
+		stored, err := s.store.dispatch(u.name, after, s.cfg.QueueSize)
 		if err != nil {
-			// Accepted once, refused now: the configuration changed.
-			var refusal *amp.Error
-			if errors.As(err, &refusal) {
-				replies = append(replies, refusal.Reply(s.cfg.Domain))
-			}
-			s.forget(u, m.key)
-			continue
+			s.cfg.Logf("dispatching to %s: %v", c.jid, err)
 		}
-		replies = append(replies, s.deliverLocked(u, m.msg, req, m.key, nil)...)
+		if len(stored) == 0 {
+			break
+		}
+		after = stored[len(stored)-1].key
+		for _, m := range stored {
+			// 4. Dispatch: resume the stored request, with the presence
+			// authorization of now; deliverLocked evaluates its remaining
+			// rules at the time of dispatch.
+			from, _ := jid.Parse(attr(m.msg, "from"))
+			req, err := s.amp.Resume(m.msg, s.authorized(u, from))
+			if err != nil {
+				// Accepted once, refused now: the configuration changed.
+				var refusal *amp.Error
+				if errors.As(err, &refusal) {
+					replies = append(replies, refusal.Reply(s.cfg.Domain))
+				}
+				s.forget(u, m.key)
+				continue
+			}
+			replies = append(replies, s.deliverLocked(u, m.msg, req, m.key, nil)...)
+		}
 	}
 	return replies
 }

@@ -56,6 +56,11 @@ type user struct {
 	mu   sync.Mutex
 	// sessions are the bound sessions, in the order they bound.
 	sessions []*session
+	// dispatched is open while the stored messages of the user are
+	// dispatched: the events held for them wait until the replies of the
+	// dispatch (alerts for expired messages) are sent, so that the
+	// sender hears of its messages in order.
+	dispatched chan struct{}
 }
 
 // New opens the store and returns a server for cfg. It returns an error for

@@ -81,6 +81,9 @@ type item struct {
 	// key is the message's place in the store when it was dispatched
 	// from there, or 0.
 	key uint64
+	// after, when set, is closed once the replies of the dispatch that
+	// delivered msg are sent: held waits for it.
+	after chan struct{}
 	// reply is a stanza the server made (an AMP reply, an IQ result): it
 	// never waits for room, within the session's reply allowance.
 	reply bool

@@ -328,36 +328,38 @@ func (st *store) callbackLoop() {
 	}
 }
 
-// dispatch returns the stored messages of user that are not in flight, in
-// the order they were stored, and marks them in flight. It first waits for
-// the user's queued writes, so that it sees every message stored before.
-func (st *store) dispatch(user string) ([]storedMessage, error) {
-	for {
-		st.mu.Lock()
-		if st.unsynced[user] == 0 {
-			break
-		}
+// dispatch returns, in the order they were stored, up to limit stored
+// messages of user after the key after that are not in flight, and marks
+// them in flight. It first waits for the user's queued writes, so that it
+// sees every message stored before. The caller holds the user's lock, so
+// nothing else stores for the user meanwhile.
+func (st *store) dispatch(user string, after uint64, limit int) ([]storedMessage, error) {
+	st.mu.Lock()
+	for st.unsynced[user] > 0 {
 		ch := st.changed
 		st.mu.Unlock()
 		st.signal()
 		<-ch
+		st.mu.Lock()
 	}
-	defer st.mu.Unlock()
-	flying := st.inflight[user]
-	if flying == nil {
-		flying = map[uint64]struct{}{}
-		st.inflight[user] = flying
+	// A removal may commit while the file is read: it is of a message in
+	// flight, which this snapshot skips.
+	flying := make(map[uint64]struct{}, len(st.inflight[user]))
+	for k := range st.inflight[user] {
+		flying[k] = struct{}{}
 	}
+	st.mu.Unlock()
 	var out []storedMessage
 	err := st.db.View(func(tx *bolt.Tx) error {
 		bucket := tx.Bucket([]byte(user))
 		if bucket == nil {
 			return nil
 		}
-		return bucket.ForEach(func(k, v []byte) error {
+		cur := bucket.Cursor()
+		for k, v := cur.Seek(keyBytes(after + 1)); k != nil && len(out) < limit; k, v = cur.Next() {
 			key := binary.BigEndian.Uint64(k)
 			if _, ok := flying[key]; ok {
-				return nil
+				continue
 			}
 			doc := etree.NewDocument()
 			if err := doc.ReadFromBytes(v); err != nil || doc.Root() == nil {
@@ -365,14 +367,19 @@ func (st *store) dispatch(user string) ([]storedMessage, error) {
 			}
 			// A copy has no parent: the message stands alone, as received.
 			out = append(out, storedMessage{key, doc.Root().Copy()})
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.inflight[user] == nil {
+		st.inflight[user] = map[uint64]struct{}{}
+	}
 	for _, m := range out {
-		flying[m.key] = struct{}{}
+		st.inflight[user][m.key] = struct{}{}
 	}
 	return out, nil
 }

@@ -154,6 +154,18 @@ func (s *Server) delivered(c *session, done []*item) {
 		s.store.remove(c.user.name, keys)
 	}
 	for _, it := range done {
+		if len(it.held) == 0 {
+			continue
+		}
+		if it.after != nil {
+			select {
+			case <-it.after:
+			default:
+				// Not under the dispatch's lock: a goroutine waits.
+				go func() { <-it.after; s.sendReplies(it.held) }()
+				continue
+			}
+		}
 		s.sendReplies(it.held)
 	}
 }
