@@ -23,7 +23,7 @@ import (
 // load. It runs only when AMP_COMPARE names the other server's binary
 // ("-" for this server alone); AMP_COMPARE_PAIRS (default 10),
 // AMP_COMPARE_SECONDS (default 5) and AMP_COMPARE_ROUNDS (default 2)
-// change the load. The figures of the README come from here.
+// change the load, and AMP_COMPARE_GOGC sets GOGC for both servers. The figures of the README come from here.
 func TestCompareServers(t *testing.T) {
 	other := os.Getenv("AMP_COMPARE")
 	if other == "" {
@@ -139,6 +139,10 @@ func startProcess(t *testing.T, bin string, pairs int) *process {
 	l.Close()
 	cmd := exec.Command(bin, "-config", filepath.Join(dir, "config.json"), "-addr", addr)
 	cmd.Dir = dir
+	if v := os.Getenv("AMP_COMPARE_GOGC"); v != "" {
+		// The same garbage collector setting for both servers.
+		cmd.Env = append(os.Environ(), "GOGC="+v)
+	}
 	logs, err := os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("amp-compare-%s.log", filepath.Base(dir))))
 	if err != nil {
 		t.Fatal(err)

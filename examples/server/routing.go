@@ -45,6 +45,11 @@ func (s *Server) route(msg *etree.Element, t *ticket) []*etree.Element {
 		return nil
 	}
 	u := s.lookup(to)
+	if u != nil && u == s.lookup(from) {
+		// To the sender itself: after the replies to its earlier
+		// messages, which may wait for the store.
+		t.settle()
+	}
 	// 1. On receipt: parse and validate the request for the recipient.
 	req, err := s.amp.Parse(msg, amp.HopEdge, s.authorized(u, from))
 	if err != nil {
@@ -280,12 +285,6 @@ func (s *Server) doForget(u *user, key uint64) {
 		return
 	}
 	s.store.remove(u.name, []uint64{key})
-}
-
-// toJID is the JID a stanza is addressed to, or the zero JID.
-func toJID(el *etree.Element) jid.JID {
-	j, _ := jid.Parse(attr(el, "to"))
-	return j
 }
 
 // locked runs fn with u.mu held, and releases it even if fn panics.

@@ -221,16 +221,6 @@ func (hc *handledCount) begin(n uint32, limit int) *ticket {
 	return t
 }
 
-// settle waits until every stanza taken is handled, and its replies sent:
-// what the router does next reaches the client after them.
-func (hc *handledCount) settle() {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	for len(hc.open) > 0 {
-		hc.changed.Wait()
-	}
-}
-
 // A ticket is one stanza on its way through the router, and the replies
 // for its sender. The router finishes its part; the store, when the
 // stanza goes there, finishes another once committed. The replies of the
@@ -241,6 +231,21 @@ type ticket struct {
 	n       uint32
 	parts   int // parts not finished
 	replies []*etree.Element
+}
+
+// settle waits until every stanza before t is handled and its replies
+// sent: what the router does next reaches the client after them.
+func (t *ticket) settle() {
+	hc := t.hc
+	hc.mu.Lock()
+	for hc.open[0] != t {
+		hc.changed.Wait()
+	}
+	hc.mu.Unlock()
+	// Whoever finished the last of them took sending before letting mu
+	// go, and holds it until their replies are sent.
+	hc.sending.Lock()
+	hc.sending.Unlock()
 }
 
 // wait adds a part that the store finishes.

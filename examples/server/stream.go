@@ -229,12 +229,12 @@ func (s *Server) routeLoop(c *session) {
 	}()
 	for in := range c.inbox {
 		el := in.el
-		// What goes to the client itself waits for the replies to its
-		// earlier messages, which may wait for the store.
-		if el.Tag != "message" || s.lookup(toJID(el)) == c.user {
-			c.in.settle()
-		}
 		t := c.in.begin(in.n, s.cfg.QueueSize)
+		if el.Tag != "message" {
+			// What goes to the client itself waits for the replies to
+			// its earlier messages, which may wait for the store.
+			t.settle()
+		}
 		var replies []*etree.Element
 		switch el.Tag {
 		case "message":

@@ -117,11 +117,17 @@ func (s *Server) write(c *session, w xmlstream.TokenWriter, it *item) error {
 	return err
 }
 
-// confirm hands stanzas the client received to the confirmer. A full
-// channel makes the caller, the client's own reader or writer, wait.
+// confirm hands stanzas the client received to the confirmer, when any of
+// them has something left to do: a store removal, or events. The channel
+// never fills: it holds at most QueueSize stanzas (smState.room).
 func (s *Server) confirm(c *session, done []*item) {
-	c.sm.confirming(len(done))
-	c.confirms <- done
+	for _, it := range done {
+		if it.key != 0 || len(it.held) > 0 {
+			c.sm.confirming(len(done))
+			c.confirms <- done
+			return
+		}
+	}
 }
 
 // confirmLoop finishes the delivery of what c received, until the reader
