@@ -252,7 +252,7 @@ func Example_server() {
 	// its delivery.
 	route := func(req amp.Request, to string) {
 		for {
-			// 2. The routing decision: what the server is about to do.
+			// The routing decision: what the server is about to do.
 			o := amp.Outcome{Delivery: amp.DeliveryNone, Time: now()} // nobody to deliver to
 			session := s.session(to)
 			switch {
@@ -272,8 +272,8 @@ func Example_server() {
 				}
 				return // alert, drop, error, or service-unavailable
 			}
-			// 3. The delivery. Its notify events are true only once it has
-			//    happened: acknowledged by the client, or committed to storage.
+			// The delivery. Its notify events are true only once it has
+			// happened: acknowledged by the client, or committed to storage.
 			var done bool
 			switch o.Delivery {
 			case amp.DeliveryDirect:
@@ -289,15 +289,15 @@ func Example_server() {
 				}
 				return
 			}
-			// 4. The delivery failed (the session is gone, the store is full):
-			//    no rule of res has fired. Decide again, as things are now.
+			// The delivery failed (the session is gone, the store is full):
+			// no rule of res has fired. Decide again, as things are now.
 			req = res.Request()
 		}
 	}
 
-	// 1. On receipt, once the server has set from to the sender's full JID:
-	//    read and validate the request. presence is amp.PresenceAuthorized
-	//    when the recipient's roster lets the sender see its presence (§9).
+	// On receipt, once the server has set from to the sender's full JID:
+	// read and validate the request. presence is amp.PresenceAuthorized
+	// when the recipient's roster lets the sender see its presence (§9).
 	receive := func(msg *etree.Element) {
 		req, err := proc.Parse(msg, amp.HopEdge, s.presence(msg))
 		var refusal *amp.Error
@@ -309,8 +309,8 @@ func Example_server() {
 		} // otherwise amp.ErrNoSender or amp.ErrNotMessage: nobody to answer
 	}
 
-	// 5. At login, each stored message is resumed, not validated again, with
-	//    the presence authorization and the time of dispatch.
+	// At login, each stored message is resumed, not validated again, with
+	// the presence authorization and the time of dispatch.
 	login := func(resource string) {
 		for _, msg := range s.dispatch(resource) {
 			req, err := proc.Resume(msg, s.presence(msg))
