@@ -60,8 +60,10 @@ func (r Result) Replies(server string) []*etree.Element {
 		return nil
 	}
 	var out []*etree.Element
-	for _, i := range r.notified {
-		out = append(out, q.event(server, ActionNotify, q.rules[i]))
+	for i, ru := range q.rules {
+		if r.notified.has(i) {
+			out = append(out, q.event(server, ActionNotify, ru))
+		}
 	}
 	if r.overrider > 0 {
 		switch ru := q.rules[r.overrider-1]; ru.Action {
@@ -102,13 +104,13 @@ func (q *request) event(server string, status Action, ru rule) *etree.Element {
 	s.rule = etree.Element{Tag: "rule", Attr: s.ruleAttr[:0]}
 	m := startReply(&s.msg, q.stanza, server, "")
 	m.AddChild(&s.amp)
-	s.amp.CreateAttr("xmlns", NS)
-	s.amp.CreateAttr("status", string(status))
+	addAttr(&s.amp, "xmlns", NS)
+	addAttr(&s.amp, "status", string(status))
 	if q.stanza.from != "" {
-		s.amp.CreateAttr("from", q.stanza.from)
+		addAttr(&s.amp, "from", q.stanza.from)
 	}
 	if q.stanza.to != "" {
-		s.amp.CreateAttr("to", q.stanza.to)
+		addAttr(&s.amp, "to", q.stanza.to)
 	}
 	s.amp.AddChild(&s.rule)
 	writeRule(&s.rule, ru, q.p.maxValueLen)
@@ -127,10 +129,25 @@ func startReply(m *etree.Element, st stanza, server string, typ string) *etree.E
 		{"type", typ},
 	} {
 		if a[1] != "" {
-			m.CreateAttr(a[0], a[1])
+			addAttr(m, a[0], a[1])
 		}
 	}
 	return m
+}
+
+// addAttr adds the unprefixed attribute key=value to el, an element being
+// built that has no attribute key yet, without CreateAttr's search for one
+// of the same name (BenchmarkNotify). CreateAttr is the one way to make an
+// attribute that el owns (Attr.Element), so the first is made with it and
+// the others are copies of the first, which keep their owner.
+func addAttr(el *etree.Element, key, value string) {
+	if len(el.Attr) == 0 {
+		el.CreateAttr(key, value)
+		return
+	}
+	a := el.Attr[0]
+	a.Space, a.Key, a.Value = "", key, value
+	el.Attr = append(el.Attr, a)
 }
 
 // Event is an AMP reply as a client or bot receives it: an alert or notify
@@ -179,7 +196,7 @@ func ParseEvent(msg *etree.Element) *Event {
 		From:   attr("from"),
 		To:     attr("to"),
 		PerHop: attr("per-hop") == "true",
-		Rules:  ruleValues(readRules(el, NS)),
+		Rules:  ruleValues(readRules(el, NS, nil)),
 	}
 	if st.typ == "error" {
 		ev.Err = readError(msg)

@@ -262,7 +262,7 @@ type Request struct {
 // is never modified once made.
 type request struct {
 	p      *Processor
-	msg    *etree.Element // a copy of the message, standing alone, without its <amp/> but at a transit hop
+	msg    etreexml.Frozen // the message, standing alone, without its <amp/> but at a transit hop
 	ampAt  int            // the index in msg.Child of its first <amp/>
 	hop    Hop
 	perHop bool
@@ -270,6 +270,9 @@ type request struct {
 	rules  []rule
 	stanza stanza
 	target string // the resource of the message's to: the one the sender addressed
+	// few holds the rules of a request that has few, so that the request
+	// and its rules take one allocation (BenchmarkEvaluate).
+	few [3]rule
 }
 
 // Parse reads the AMP request of msg, a <message/> stanza whose from
@@ -383,7 +386,8 @@ func (p *Processor) read(msg *etree.Element, hop Hop) (*request, *etree.Element,
 	case st.from == "":
 		return nil, nil, ErrNoSender
 	}
-	q := &request{p: p, hop: hop, stanza: st, target: resourcePart(st.to), rules: readRules(amp, NS)}
+	q := &request{p: p, hop: hop, stanza: st, target: resourcePart(st.to)}
+	q.rules = readRules(amp, NS, q.few[:])
 	perHop, perHopSet := etreexml.Attr(amp, "per-hop")
 	q.perHop = perHop == "true"
 	switch {
@@ -401,9 +405,9 @@ func (p *Processor) read(msg *etree.Element, hop Hop) (*request, *etree.Element,
 // rules were not checked, the <amp/> is kept as it is.
 func (q *request) own(msg, amp *etree.Element) {
 	if q.hop == HopTransit {
-		q.msg = etreexml.Copy(msg)
+		q.msg = etreexml.Freeze(msg)
 	} else {
-		q.msg = etreexml.CopyWithout(msg, NS, "amp")
+		q.msg = etreexml.FreezeWithout(msg, NS, "amp")
 	}
 	q.ampAt = amp.Index()
 }
@@ -488,7 +492,7 @@ func (r Request) Evaluate(o Outcome) (Result, error) {
 		}
 		if ru.Action == ActionNotify {
 			// A notify rule sends its event and processing goes on.
-			res.notified = append(res.notified, i)
+			res.notified.add(i)
 			continue
 		}
 		// The first met alert, drop or error rule ends processing.
@@ -508,7 +512,35 @@ type Result struct {
 	nextHop     NextHop
 	overrider   int   // 1 + the index of the rule that overrode the default behaviour; 0 when none did
 	unavailable bool  // the next hop lacks AMP (§2.2.4)
-	notified    []int // the indexes of the met notify rules
+	notified    indexSet // the met notify rules
+}
+
+// indexSet is a set of rule indexes. The first 64 take no allocation: an
+// evaluation that meets a notify rule would otherwise take one
+// (BenchmarkEvaluate).
+type indexSet struct {
+	low  uint64
+	more []int // indexes from 64 on, in increasing order
+}
+
+func (s *indexSet) add(i int) {
+	if i < 64 {
+		s.low |= 1 << i
+		return
+	}
+	s.more = append(s.more, i)
+}
+
+func (s indexSet) has(i int) bool {
+	if i < 64 {
+		return s.low&(1<<i) != 0
+	}
+	for _, j := range s.more {
+		if j == i {
+			return true
+		}
+	}
+	return false
 }
 
 // Proceed reports whether the server goes on with the delivery it
@@ -553,9 +585,9 @@ func (r Result) Message() *etree.Element {
 	case q == nil:
 		return r.req.msg
 	case q.hop == HopTransit:
-		return etreexml.Copy(q.msg)
+		return q.msg.Element()
 	}
-	out := etreexml.Copy(q.msg)
+	out := q.msg.Element()
 	switch {
 	case r.nextHop != NextHopLocal:
 		out.InsertChildAt(q.ampAt, ampElement(q.perHop, q.rules, 0))
@@ -571,13 +603,8 @@ func (r Result) Message() *etree.Element {
 func (r Result) unfired() []rule {
 	q := r.req.req
 	rest := make([]rule, 0, len(q.rules))
-	next := 0 // into r.notified
 	for i, ru := range q.rules {
-		if next < len(r.notified) && r.notified[next] == i {
-			next++
-			continue
-		}
-		if i != r.overrider-1 {
+		if !r.notified.has(i) && i != r.overrider-1 {
 			rest = append(rest, ru)
 		}
 	}

@@ -193,7 +193,7 @@ func readError(msg *etree.Element) *Error {
 		}
 		for _, w := range wireForms {
 			if w.container != "" && el.Tag == w.container && ns == w.ns {
-				e.Kind, e.Rules = w.kind, ruleValues(readRules(el, w.ns))
+				e.Kind, e.Rules = w.kind, ruleValues(readRules(el, w.ns, nil))
 				return e
 			}
 		}

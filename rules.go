@@ -164,25 +164,34 @@ var errPresence = errors.New("the sender may not see the recipient's presence (X
 // whatever its prefix, or nil, and whether it is an event: an <amp/> with
 // a status attribute, which a server sent and never processes again.
 func findAMP(msg *etree.Element) (amp *etree.Element, isEvent bool) {
-	for ns, el := range etreexml.Children(msg) {
-		if el.Tag == "amp" && ns == NS {
-			_, isEvent = etreexml.Attr(el, "status")
-			return el, isEvent
+	for _, t := range msg.Child {
+		// Only an <amp/> needs its namespace looked up (BenchmarkNoAMP).
+		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" {
+			for ns, el := range etreexml.Children(msg) {
+				if el.Tag == "amp" && ns == NS {
+					_, isEvent = etreexml.Attr(el, "status")
+					return el, isEvent
+				}
+			}
+			return nil, false
 		}
 	}
 	return nil, false
 }
 
 // readRules reads every <rule/> child of parent in namespace ns, as
-// written.
-func readRules(parent *etree.Element, ns string) []rule {
+// written, into buf when it has room for them.
+func readRules(parent *etree.Element, ns string, buf []rule) []rule {
 	n := 0
 	for _, t := range parent.Child {
 		if el, ok := t.(*etree.Element); ok && el.Tag == "rule" {
 			n++
 		}
 	}
-	rules := make([]rule, 0, n)
+	rules := buf[:0]
+	if n > cap(buf) {
+		rules = make([]rule, 0, n)
+	}
 	for childNS, el := range etreexml.Children(parent) {
 		if el.Tag != "rule" || childNS != ns {
 			continue
@@ -245,13 +254,13 @@ func appendRules(parent *etree.Element, rules []rule, maxLen int) {
 // maxLen bytes when maxLen is not 0.
 func writeRule(el *etree.Element, r rule, maxLen int) {
 	if r.written&hasAction != 0 {
-		el.CreateAttr("action", cutUnknown(string(r.Action), r.Action.bit() != 0, maxLen))
+		addAttr(el, "action", cutUnknown(string(r.Action), r.Action.bit() != 0, maxLen))
 	}
 	if r.written&hasCondition != 0 {
-		el.CreateAttr("condition", cutUnknown(string(r.Condition), r.Condition.bit() != 0, maxLen))
+		addAttr(el, "condition", cutUnknown(string(r.Condition), r.Condition.bit() != 0, maxLen))
 	}
 	if r.written&hasValue != 0 {
-		el.CreateAttr("value", cut(r.Value, maxLen))
+		addAttr(el, "value", cut(r.Value, maxLen))
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 //
 // The copy takes a few allocations, however many nodes el has; etree's own
 // Copy takes one or more per node, which the amp package cannot afford on
-// every request (its BenchmarkEvaluate). As with etree's Copy, an
-// attribute of the copy reports el's element as its Attr.Element.
+// every request (its BenchmarkEvaluate). Each attribute of the copy
+// belongs to its element in the copy (Attr.Element).
 func Copy(el *etree.Element) *etree.Element {
 	return CopyWithout(el, "", "")
 }
@@ -84,8 +84,13 @@ func (s *slab) copy(el *etree.Element, decls []etree.Attr) *etree.Element {
 	s.els = s.els[1:]
 	ne.Space, ne.Tag = el.Space, el.Tag
 	if n := len(decls) + len(el.Attr); n > 0 {
-		ne.Attr = append(append(s.attrs[:0:n], decls...), el.Attr...)
+		ne.Attr = s.attrs[:0:n]
 		s.attrs = s.attrs[n:]
+		for _, as := range [2][]etree.Attr{decls, el.Attr} {
+			for _, a := range as {
+				addAttr(ne, a)
+			}
+		}
 	}
 	n := len(el.Child)
 	if el == s.root && s.tag != "" {
@@ -125,6 +130,23 @@ func (s *slab) copy(el *etree.Element, decls []etree.Attr) *etree.Element {
 		}
 	}
 	return ne
+}
+
+// addAttr appends a copy of a to el.Attr, which has room for it, owned by
+// el as Attr.Element reports it. CreateAttr is the one way to make an
+// attribute that el owns, and it looks for one of the same name first
+// (which makes a copy of n attributes cost n² and merges repeated ones),
+// so only the first is made with it; a copy of an attribute keeps its
+// owner.
+func addAttr(el *etree.Element, a etree.Attr) {
+	if len(el.Attr) == 0 {
+		el.CreateAttr("owned", "")
+		el.Attr[0].Space, el.Attr[0].Key, el.Attr[0].Value = a.Space, a.Key, a.Value
+		return
+	}
+	owned := el.Attr[0]
+	owned.Space, owned.Key, owned.Value = a.Space, a.Key, a.Value
+	el.Attr = append(el.Attr, owned)
 }
 
 // inheritedDeclarations returns the namespace declarations that el's
