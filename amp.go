@@ -263,7 +263,7 @@ type Request struct {
 type request struct {
 	p      *Processor
 	msg    etreexml.Frozen // the message, standing alone, without its <amp/> but at a transit hop
-	ampAt  int            // the index in msg.Child of its first <amp/>
+	ampAt  int             // the index in msg.Child of its first <amp/>
 	hop    Hop
 	perHop bool
 	silent bool // resumed for a sender who may not see the recipient's presence
@@ -510,8 +510,8 @@ type Result struct {
 	req         Request
 	delivery    Delivery
 	nextHop     NextHop
-	overrider   int   // 1 + the index of the rule that overrode the default behaviour; 0 when none did
-	unavailable bool  // the next hop lacks AMP (§2.2.4)
+	overrider   int      // 1 + the index of the rule that overrode the default behaviour; 0 when none did
+	unavailable bool     // the next hop lacks AMP (§2.2.4)
 	notified    indexSet // the met notify rules
 }
 
