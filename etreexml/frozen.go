@@ -13,8 +13,8 @@ import (
 // cheap to make: its names, values and text in one string, and its shape
 // in one slice of integers, neither of which holds a pointer for the
 // garbage collector to follow. The amp package freezes every message that
-// carries a request (its BenchmarkEvaluate budget is why this is not a
-// deep etree copy, which takes several allocations and twice the memory).
+// carries a request (its BenchmarkEvaluate is why this is not a deep etree
+// copy, which takes an allocation or more per node and twice the time).
 // The zero Frozen is no element.
 type Frozen struct {
 	text  string   // every name, value and text, one after the other
@@ -38,8 +38,9 @@ const (
 )
 
 // Freeze returns el frozen, with the namespace declarations it inherits
-// from its ancestors (as Copy writes them), so that the element it stands
-// for keeps its meaning on its own. It returns the zero Frozen for a nil
+// from its ancestors and uses (the default namespace, and each prefix of a
+// name in it) written on it, so that the element it stands for keeps its
+// meaning on its own. It returns the zero Frozen for a nil
 // el.
 func Freeze(el *etree.Element) Frozen {
 	return FreezeWithout(el, "", "")
@@ -56,7 +57,7 @@ func FreezeWithout(el *etree.Element, ns, tag string) Frozen {
 	inherited := inheritedDeclarations(el)
 	f.measure(el, inherited)
 	if f.textLen > math.MaxUint32 || f.nAttrs > math.MaxUint32 || f.nToks > math.MaxUint32 {
-		return Frozen{big: CopyWithout(el, ns, tag)}
+		return Frozen{big: deepCopy(el, &f.slab, inherited)}
 	}
 	f.text.Grow(f.textLen)
 	f.shape = make([]uint32, 0, 4+f.shapeLen)
@@ -72,7 +73,7 @@ func FreezeWithout(el *etree.Element, ns, tag string) Frozen {
 func (f Frozen) Element() *etree.Element {
 	switch {
 	case f.big != nil:
-		return Copy(f.big)
+		return f.big.Copy()
 	case len(f.shape) == 0:
 		return nil
 	}
@@ -245,4 +246,118 @@ func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
 		}
 		f.shape[count]++
 	}
+}
+
+// deepCopy returns a copy of el made by etree, without the children s
+// leaves out and with the declarations decls, for an element too large to
+// freeze.
+func deepCopy(el *etree.Element, s *slab, decls []etree.Attr) *etree.Element {
+	out := el.Copy()
+	for i := len(el.Child) - 1; i >= 0; i-- {
+		if c, ok := el.Child[i].(*etree.Element); ok && s.leftOut(el, c) {
+			out.RemoveChildAt(i)
+		}
+	}
+	out.Attr = append(decls, out.Attr...)
+	return out
+}
+
+// A slab holds the nodes of a copy, allocated together.
+type slab struct {
+	root                       *etree.Element
+	ns, tag                    string   // root's children to leave out
+	names                      resolver // of root's children
+	nEls, nAttrs, nToks, nText int
+	els                        []etree.Element
+	attrs                      []etree.Attr
+	toks                       []etree.Token
+	text                       []etree.CharData
+}
+
+// allocate makes room for the nodes counted.
+func (s *slab) allocate() {
+	s.els = make([]etree.Element, s.nEls)
+	s.attrs = make([]etree.Attr, s.nAttrs)
+	s.toks = make([]etree.Token, s.nToks)
+	s.text = make([]etree.CharData, s.nText)
+}
+
+// leftOut reports whether el's child t is left out of the copy.
+func (s *slab) leftOut(el, t *etree.Element) bool {
+	return el == s.root && s.tag != "" && t.Tag == s.tag && s.names.of(el, t) == s.ns
+}
+
+// addAttr appends a copy of a to el.Attr, which has room for it, owned by
+// el as Attr.Element reports it. CreateAttr is the one way to make an
+// attribute that el owns, and it looks for one of the same name first
+// (which makes a copy of n attributes cost n² and merges repeated ones),
+// so only the first is made with it; a copy of an attribute keeps its
+// owner.
+func addAttr(el *etree.Element, a etree.Attr) {
+	if len(el.Attr) == 0 {
+		el.CreateAttr("owned", "")
+		el.Attr[0].Space, el.Attr[0].Key, el.Attr[0].Value = a.Space, a.Key, a.Value
+		return
+	}
+	owned := el.Attr[0]
+	owned.Space, owned.Key, owned.Value = a.Space, a.Key, a.Value
+	el.Attr = append(el.Attr, owned)
+}
+
+// inheritedDeclarations returns the namespace declarations that el's
+// ancestors make and that are in scope at el without el making them
+// itself, nearest first: the default namespace, and the prefixes that el
+// and its descendants use.
+func inheritedDeclarations(el *etree.Element) []etree.Attr {
+	var decls []etree.Attr
+	var decided map[string]bool // prefixes declared by el or a nearer ancestor
+	var used map[string]bool    // the prefixes el and its descendants use, found once
+	for p := el.Parent(); p != nil; p = p.Parent() {
+		for _, a := range p.Attr {
+			prefix, ok := declaredPrefix(a)
+			if !ok {
+				continue
+			}
+			if decided == nil {
+				decided = make(map[string]bool)
+				for _, own := range el.Attr {
+					if prefix, ok := declaredPrefix(own); ok {
+						decided[prefix] = true
+					}
+				}
+			}
+			if decided[prefix] {
+				continue
+			}
+			decided[prefix] = true
+			if prefix != "" && used == nil {
+				used = usedPrefixes(el)
+			}
+			if prefix == "" || used[prefix] {
+				decls = append(decls, etree.Attr{Space: a.Space, Key: a.Key, Value: a.Value})
+			}
+		}
+	}
+	return decls
+}
+
+// usedPrefixes returns the prefixes of the names of el and its
+// descendants.
+func usedPrefixes(el *etree.Element) map[string]bool {
+	used := make(map[string]bool)
+	stack := []*etree.Element{el}
+	for len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		used[e.Space] = true
+		for _, a := range e.Attr {
+			used[a.Space] = true
+		}
+		for _, t := range e.Child {
+			if c, ok := t.(*etree.Element); ok {
+				stack = append(stack, c)
+			}
+		}
+	}
+	return used
 }
