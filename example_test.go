@@ -234,7 +234,8 @@ func attrOf(el *etree.Element, key string) string { return el.SelectAttrValue(ke
 // A server's routing hook: the code of the README's Usage. Romeo asks to
 // hear whether his messages are delivered or stored; the first reaches
 // Juliet, the second is stored when her session closes before she
-// acknowledged it, and is delivered when she logs in again. Benvolio's
+// acknowledged it, the third, to her bare JID, is stored while she is
+// offline, and both are delivered when she logs in again. Benvolio's
 // message to the nurse, who has no account, is dropped as his rule asks,
 // without the service-unavailable the server would otherwise send.
 func Example_server() {
@@ -329,6 +330,8 @@ func Example_server() {
 	s.closing = true
 	receive(mustReadXML(`<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit/balcony' id='r2'>` +
 		`<body>Deny thy father.</body>` + rules + `</message>`))
+	receive(mustReadXML(`<message xmlns='jabber:client' from='romeo@montague.lit/orchard' to='juliet@capulet.lit' id='r3'>` +
+		`<body>Call me but love.</body>` + rules + `</message>`))
 	receive(mustReadXML(`<message xmlns='jabber:client' from='benvolio@montague.lit/street' to='nurse@capulet.lit' id='b1'>` +
 		`<body>Where is Romeo?</body><amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop' value='none'/></amp></message>`))
 	login("balcony")
@@ -338,8 +341,12 @@ func Example_server() {
 	// deliver: the session closed before the client acknowledged r2
 	// store: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony" id="r2"><body>Deny thy father.</body><amp xmlns="http://jabber.org/protocol/amp"><rule action="notify" condition="deliver" value="direct"/></amp></message>
 	// send: <message xmlns="jabber:client" from="capulet.lit" to="romeo@montague.lit/orchard" id="r2"><amp xmlns="http://jabber.org/protocol/amp" status="notify" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony"><rule action="notify" condition="deliver" value="stored"/></amp></message>
+	// store: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit" id="r3"><body>Call me but love.</body><amp xmlns="http://jabber.org/protocol/amp"><rule action="notify" condition="deliver" value="direct"/></amp></message>
+	// send: <message xmlns="jabber:client" from="capulet.lit" to="romeo@montague.lit/orchard" id="r3"><amp xmlns="http://jabber.org/protocol/amp" status="notify" from="romeo@montague.lit/orchard" to="juliet@capulet.lit"><rule action="notify" condition="deliver" value="stored"/></amp></message>
 	// deliver: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony" id="r2"><body>Deny thy father.</body></message>
 	// send: <message xmlns="jabber:client" from="capulet.lit" to="romeo@montague.lit/orchard" id="r2"><amp xmlns="http://jabber.org/protocol/amp" status="notify" from="romeo@montague.lit/orchard" to="juliet@capulet.lit/balcony"><rule action="notify" condition="deliver" value="direct"/></amp></message>
+	// deliver: <message xmlns="jabber:client" from="romeo@montague.lit/orchard" to="juliet@capulet.lit" id="r3"><body>Call me but love.</body></message>
+	// send: <message xmlns="jabber:client" from="capulet.lit" to="romeo@montague.lit/orchard" id="r3"><amp xmlns="http://jabber.org/protocol/amp" status="notify" from="romeo@montague.lit/orchard" to="juliet@capulet.lit"><rule action="notify" condition="deliver" value="direct"/></amp></message>
 }
 
 // TestREADMEUsage checks that the code of the README's Usage section is
