@@ -1,7 +1,6 @@
 package etreexml
 
 import (
-	"math"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -9,39 +8,37 @@ import (
 
 // Frozen is an element frozen at the moment Freeze read it: a copy that
 // nothing can change, neither what is later done to the element it was
-// read from nor what is done to the trees Element returns. It is small and
-// cheap to make: its names, values and text in one string, and its shape
-// in one slice of integers, neither of which holds a pointer for the
-// garbage collector to follow. The amp package freezes every message that
-// carries a request (its BenchmarkEvaluate is why this is not a deep etree
-// copy, which takes an allocation or more per node and twice the time).
-// The zero Frozen is no element.
+// read from nor what is done to the trees Element returns. It is one
+// string, which the garbage collector does not scan: the names, values and
+// text one after the other, then the element's shape (what it holds, and
+// the length of each name, value and text) in varints. The amp
+// package freezes every message that carries a request, and its
+// BenchmarkEvaluate budget is why this is not a deep etree copy, which
+// takes an allocation or more per node and three times the time. The zero
+// Frozen is no element.
 type Frozen struct {
-	text  string   // every name, value and text, one after the other
-	shape []uint32 // the node counts of a slab, then the tree in document order
-	// big is a deep copy of an element too large for 32-bit offsets,
-	// which no stanza comes near; nil otherwise.
-	big *etree.Element
+	shape, text string // two parts of one string
 }
 
-// The kinds of node in a Frozen's shape. An element is kindElement, its
-// name (two spans: prefix and tag), its attribute count, each attribute
-// (three spans: prefix, key, value), its child count, then its children.
-// A span is an offset into text and a length.
+// The kinds of node in a Frozen's shape. An element is kindElement, the
+// lengths of its prefix and tag, its attribute count, the lengths of each
+// attribute's prefix, key and value, its child count, then its children. A
+// processing instruction has two lengths, target and instruction; the
+// other kinds one. The shape starts with the counts of elements,
+// attributes, children and character data that Element allocates.
 const (
-	kindElement uint32 = iota
+	kindElement = iota
 	kindText
 	kindCData
 	kindComment
-	kindProcInst // two spans: target, instruction
+	kindProcInst
 	kindDirective
 )
 
 // Freeze returns el frozen, with the namespace declarations it inherits
 // from its ancestors and uses (the default namespace, and each prefix of a
 // name in it) written on it, so that the element it stands for keeps its
-// meaning on its own. It returns the zero Frozen for a nil
-// el.
+// meaning on its own. It returns the zero Frozen for a nil el.
 func Freeze(el *etree.Element) Frozen {
 	return FreezeWithout(el, "", "")
 }
@@ -56,119 +53,58 @@ func FreezeWithout(el *etree.Element, ns, tag string) Frozen {
 	f := freezer{slab: slab{root: el, ns: ns, tag: tag}}
 	inherited := inheritedDeclarations(el)
 	f.measure(el, inherited)
-	if f.textLen > math.MaxUint32 || f.nAttrs > math.MaxUint32 || f.nToks > math.MaxUint32 {
-		return Frozen{big: deepCopy(el, &f.slab, inherited)}
+	f.b.Grow(f.textLen + f.shapeLen)
+	f.writeText(el, inherited)
+	for _, n := range [...]int{f.nEls, f.nAttrs, f.nToks, f.nText} {
+		f.varint(n)
 	}
-	f.text.Grow(f.textLen)
-	f.shape = make([]uint32, 0, 4+f.shapeLen)
-	f.shape = append(f.shape, uint32(f.nEls), uint32(f.nAttrs), uint32(f.nToks), uint32(f.nText))
 	f.freeze(el, inherited)
-	return Frozen{text: f.text.String(), shape: f.shape}
-}
-
-// Element returns a new tree of the frozen element, which the caller may
-// change as it likes: the next call returns the element as it was frozen
-// again. It returns nil for the zero Frozen. The tree takes a few
-// allocations, and shares the frozen names and text, which are strings.
-func (f Frozen) Element() *etree.Element {
-	switch {
-	case f.big != nil:
-		return f.big.Copy()
-	case len(f.shape) == 0:
-		return nil
-	}
-	t := thawer{f: f, at: 4}
-	t.nEls, t.nAttrs, t.nToks, t.nText = int(f.shape[0]), int(f.shape[1]), int(f.shape[2]), int(f.shape[3])
-	t.allocate()
-	return t.element()
-}
-
-// A thawer builds the tree of a Frozen.
-type thawer struct {
-	slab
-	f  Frozen
-	at int // the next entry of f.shape
-}
-
-func (t *thawer) next() uint32 {
-	v := t.f.shape[t.at]
-	t.at++
-	return v
-}
-
-func (t *thawer) span() string {
-	off, n := t.next(), t.next()
-	return t.f.text[off : off+n]
-}
-
-// element builds the element at t.at, whose kind was not read yet.
-func (t *thawer) element() *etree.Element {
-	t.at++ // kindElement
-	el := &t.els[0]
-	t.els = t.els[1:]
-	el.Space = t.span()
-	el.Tag = t.span()
-	if n := int(t.next()); n > 0 {
-		el.Attr = t.attrs[:0:n]
-		t.attrs = t.attrs[n:]
-		for range n {
-			addAttr(el, etree.Attr{Space: t.span(), Key: t.span(), Value: t.span()})
-		}
-	}
-	n := int(t.next())
-	if n > 0 {
-		el.Child = t.toks[:0:n]
-		t.toks = t.toks[n:]
-	}
-	for range n {
-		switch kind := t.f.shape[t.at]; kind {
-		case kindElement:
-			el.AddChild(t.element())
-			continue
-		case kindText:
-			t.at++
-			c := &t.text[0]
-			t.text = t.text[1:]
-			c.SetData(t.span())
-			el.AddChild(c)
-		case kindCData:
-			t.at++
-			t.text = t.text[1:]
-			el.AddChild(etree.NewCData(t.span()))
-		case kindComment:
-			t.at++
-			el.AddChild(etree.NewComment(t.span()))
-		case kindProcInst:
-			t.at++
-			el.AddChild(etree.NewProcInst(t.span(), t.span()))
-		case kindDirective:
-			t.at++
-			el.AddChild(etree.NewDirective(t.span()))
-		}
-	}
-	return el
+	all := f.b.String()
+	return Frozen{text: all[:f.textLen], shape: all[f.textLen:]}
 }
 
 // A freezer freezes one element.
 type freezer struct {
-	slab              // for leftOut, and the counts of an Element to come
+	slab              // for leftOut, and the counts of the nodes Element allocates
 	textLen, shapeLen int
-	text              strings.Builder
-	shape             []uint32
+	b                 strings.Builder
 }
 
-// measure adds to f the room el and its descendants take, with decls
-// before el's own attributes.
+// varintLen returns the bytes of n as a varint.
+func varintLen(n int) int {
+	size := 1
+	for ; n >= 0x80; n >>= 7 {
+		size++
+	}
+	return size
+}
+
+// varint appends n to the shape.
+func (f *freezer) varint(n int) {
+	for ; n >= 0x80; n >>= 7 {
+		f.b.WriteByte(byte(n) | 0x80)
+	}
+	f.b.WriteByte(byte(n))
+}
+
+// measure adds to f the nodes and the text el and its descendants hold,
+// with decls before el's own attributes.
 func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
-	f.nEls++
-	f.nAttrs += len(decls) + len(el.Attr)
-	f.shapeLen += 1 + 4 + 1 + 6*(len(decls)+len(el.Attr)) + 1
-	f.textLen += len(el.Space) + len(el.Tag)
-	for _, as := range [2][]etree.Attr{decls, el.Attr} {
-		for _, a := range as {
-			f.textLen += len(a.Space) + len(a.Key) + len(a.Value)
+	if el == f.root {
+		for _, n := range [...]int{f.nEls, f.nAttrs, f.nToks, f.nText} {
+			f.shapeLen += varintLen(n)
 		}
 	}
+	f.nEls++
+	f.nAttrs += len(decls) + len(el.Attr)
+	f.count(el.Space, el.Tag)
+	f.shapeLen += 1 + varintLen(len(decls)+len(el.Attr))
+	for _, as := range [2][]etree.Attr{decls, el.Attr} {
+		for _, a := range as {
+			f.count(a.Space, a.Key, a.Value)
+		}
+	}
+	children := 0
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
@@ -178,88 +114,207 @@ func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
 			f.measure(t, nil)
 		case *etree.CharData:
 			f.nText++
-			f.shapeLen += 3
-			f.textLen += len(t.Data)
+			f.shapeLen++
+			f.count(t.Data)
 		case *etree.Comment:
-			f.shapeLen += 3
-			f.textLen += len(t.Data)
+			f.shapeLen++
+			f.count(t.Data)
 		case *etree.ProcInst:
-			f.shapeLen += 5
-			f.textLen += len(t.Target) + len(t.Inst)
+			f.shapeLen++
+			f.count(t.Target, t.Inst)
 		case *etree.Directive:
-			f.shapeLen += 3
-			f.textLen += len(t.Data)
+			f.shapeLen++
+			f.count(t.Data)
 		default:
 			continue
 		}
-		f.nToks++
+		children++
+	}
+	f.nToks += children
+	f.shapeLen += varintLen(children)
+}
+
+// count adds strs to the text, and their lengths to the shape.
+func (f *freezer) count(strs ...string) {
+	for _, s := range strs {
+		f.textLen += len(s)
+		f.shapeLen += varintLen(len(s))
 	}
 }
 
-// span appends s to the text and its span to the shape.
-func (f *freezer) span(s string) {
-	f.shape = append(f.shape, uint32(f.text.Len()), uint32(len(s)))
-	f.text.WriteString(s)
+// lengths appends the lengths of strs to the shape.
+func (f *freezer) lengths(strs ...string) {
+	for _, s := range strs {
+		f.varint(len(s))
+	}
 }
 
-// freeze appends el, with decls before its own attributes, to f.
+// freeze appends the shape of el, with decls before its own attributes.
 func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
-	f.shape = append(f.shape, kindElement)
-	f.span(el.Space)
-	f.span(el.Tag)
-	f.shape = append(f.shape, uint32(len(decls)+len(el.Attr)))
+	f.b.WriteByte(kindElement)
+	f.lengths(el.Space, el.Tag)
+	f.varint(len(decls) + len(el.Attr))
 	for _, as := range [2][]etree.Attr{decls, el.Attr} {
 		for _, a := range as {
-			f.span(a.Space)
-			f.span(a.Key)
-			f.span(a.Value)
+			f.lengths(a.Space, a.Key, a.Value)
 		}
 	}
-	count := len(f.shape)
-	f.shape = append(f.shape, 0)
+	children := 0
+	for _, t := range el.Child {
+		if c, ok := t.(*etree.Element); ok && f.leftOut(el, c) {
+			continue
+		}
+		switch t.(type) {
+		case *etree.Element, *etree.CharData, *etree.Comment, *etree.ProcInst, *etree.Directive:
+			children++
+		}
+	}
+	f.varint(children)
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
-			if f.leftOut(el, t) {
-				continue
+			if !f.leftOut(el, t) {
+				f.freeze(t, nil)
 			}
-			f.freeze(t, nil)
 		case *etree.CharData:
-			kind := kindText
+			kind := byte(kindText)
 			if t.IsCData() {
 				kind = kindCData
 			}
-			f.shape = append(f.shape, kind)
-			f.span(t.Data)
+			f.b.WriteByte(kind)
+			f.lengths(t.Data)
 		case *etree.Comment:
-			f.shape = append(f.shape, kindComment)
-			f.span(t.Data)
+			f.b.WriteByte(kindComment)
+			f.lengths(t.Data)
 		case *etree.ProcInst:
-			f.shape = append(f.shape, kindProcInst)
-			f.span(t.Target)
-			f.span(t.Inst)
+			f.b.WriteByte(kindProcInst)
+			f.lengths(t.Target, t.Inst)
 		case *etree.Directive:
-			f.shape = append(f.shape, kindDirective)
-			f.span(t.Data)
-		default:
-			continue
+			f.b.WriteByte(kindDirective)
+			f.lengths(t.Data)
 		}
-		f.shape[count]++
 	}
 }
 
-// deepCopy returns a copy of el made by etree, without the children s
-// leaves out and with the declarations decls, for an element too large to
-// freeze.
-func deepCopy(el *etree.Element, s *slab, decls []etree.Attr) *etree.Element {
-	out := el.Copy()
-	for i := len(el.Child) - 1; i >= 0; i-- {
-		if c, ok := el.Child[i].(*etree.Element); ok && s.leftOut(el, c) {
-			out.RemoveChildAt(i)
+// writeText writes the names, values and text of el, with decls before its
+// own attributes, in the order of its shape.
+func (f *freezer) writeText(el *etree.Element, decls []etree.Attr) {
+	b := &f.b
+	b.WriteString(el.Space)
+	b.WriteString(el.Tag)
+	for _, as := range [2][]etree.Attr{decls, el.Attr} {
+		for _, a := range as {
+			b.WriteString(a.Space)
+			b.WriteString(a.Key)
+			b.WriteString(a.Value)
 		}
 	}
-	out.Attr = append(decls, out.Attr...)
-	return out
+	for _, t := range el.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if !f.leftOut(el, t) {
+				f.writeText(t, nil)
+			}
+		case *etree.CharData:
+			b.WriteString(t.Data)
+		case *etree.Comment:
+			b.WriteString(t.Data)
+		case *etree.ProcInst:
+			b.WriteString(t.Target)
+			b.WriteString(t.Inst)
+		case *etree.Directive:
+			b.WriteString(t.Data)
+		}
+	}
+}
+
+// Element returns a new tree of the frozen element, which the caller may
+// change as it likes: the next call returns the element as it was frozen
+// again. It returns nil for the zero Frozen. The tree takes a few
+// allocations, and shares the frozen names and text, which are strings.
+func (f Frozen) Element() *etree.Element {
+	if f.shape == "" {
+		return nil
+	}
+	t := thawer{f: f}
+	t.nEls, t.nAttrs, t.nToks, t.nText = t.next(), t.next(), t.next(), t.next()
+	t.allocate()
+	return t.element()
+}
+
+// A thawer builds the tree of a Frozen.
+type thawer struct {
+	slab
+	f       Frozen
+	at, pos int // the next byte of the shape and of the text
+}
+
+// next reads a varint of the shape.
+func (t *thawer) next() int {
+	v, shift := 0, 0
+	for {
+		b := t.f.shape[t.at]
+		t.at++
+		v |= int(b&0x7f) << shift
+		if b < 0x80 {
+			return v
+		}
+		shift += 7
+	}
+}
+
+// str reads a length of the shape and returns that much of the text.
+func (t *thawer) str() string {
+	n := t.next()
+	s := t.f.text[t.pos : t.pos+n]
+	t.pos += n
+	return s
+}
+
+// element builds the element whose kind was just read or is next.
+func (t *thawer) element() *etree.Element {
+	t.at++ // kindElement
+	el := &t.els[0]
+	t.els = t.els[1:]
+	el.Space = t.str()
+	el.Tag = t.str()
+	if n := t.next(); n > 0 {
+		el.Attr = t.attrs[:0:n]
+		t.attrs = t.attrs[n:]
+		for range n {
+			addAttr(el, etree.Attr{Space: t.str(), Key: t.str(), Value: t.str()})
+		}
+	}
+	n := t.next()
+	if n > 0 {
+		el.Child = t.toks[:0:n]
+		t.toks = t.toks[n:]
+	}
+	for range n {
+		if t.f.shape[t.at] == kindElement {
+			el.AddChild(t.element())
+			continue
+		}
+		kind := t.f.shape[t.at]
+		t.at++
+		switch kind {
+		case kindText:
+			c := &t.text[0]
+			t.text = t.text[1:]
+			c.SetData(t.str())
+			el.AddChild(c)
+		case kindCData:
+			t.text = t.text[1:]
+			el.AddChild(etree.NewCData(t.str()))
+		case kindComment:
+			el.AddChild(etree.NewComment(t.str()))
+		case kindProcInst:
+			el.AddChild(etree.NewProcInst(t.str(), t.str()))
+		case kindDirective:
+			el.AddChild(etree.NewDirective(t.str()))
+		}
+	}
+	return el
 }
 
 // A slab holds the nodes of a copy, allocated together.
