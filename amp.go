@@ -471,8 +471,10 @@ func (o Outcome) check() error {
 // ends processing and overrides the default behaviour. When the rules leave
 // the default behaviour standing and o.NextHop is NextHopNoAMP, the sender
 // gets service-unavailable instead (§2.2.4). Only the rules that apply at
-// this server are met (see appliesHere). A Request without rules, the zero
-// one included, meets nothing.
+// this server are met: at a transit hop, none without per-hop='true';
+// match-resource rules only where the server delivers the message itself
+// (NextHopLocal at an edge). A Request without rules, the zero one
+// included, meets nothing.
 //
 // Evaluate returns an error, and the zero Result, for an Outcome whose
 // Delivery or NextHop is not one the package defines.
