@@ -40,17 +40,10 @@ const (
 // name in it) written on it, so that the element it stands for keeps its
 // meaning on its own. It returns the zero Frozen for a nil el.
 func Freeze(el *etree.Element) Frozen {
-	return FreezeWithout(el, "", "")
-}
-
-// FreezeWithout is Freeze without the children of el named tag in the
-// namespace ns; with tag "" it leaves out nothing. Only el's own children
-// are looked at, not deeper descendants.
-func FreezeWithout(el *etree.Element, ns, tag string) Frozen {
 	if el == nil {
 		return Frozen{}
 	}
-	f := freezer{slab: slab{root: el, ns: ns, tag: tag}}
+	f := freezer{root: el}
 	inherited := inheritedDeclarations(el)
 	f.measure(el, inherited)
 	f.b.Grow(f.textLen + f.shapeLen)
@@ -65,7 +58,8 @@ func FreezeWithout(el *etree.Element, ns, tag string) Frozen {
 
 // A freezer freezes one element.
 type freezer struct {
-	slab              // for leftOut, and the counts of the nodes Element allocates
+	slab              // the counts of the nodes Element allocates
+	root              *etree.Element
 	textLen, shapeLen int
 	b                 strings.Builder
 }
@@ -108,9 +102,6 @@ func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
-			if f.leftOut(el, t) {
-				continue
-			}
 			f.measure(t, nil)
 		case *etree.CharData:
 			f.nText++
@@ -161,9 +152,6 @@ func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
 	}
 	children := 0
 	for _, t := range el.Child {
-		if c, ok := t.(*etree.Element); ok && f.leftOut(el, c) {
-			continue
-		}
 		switch t.(type) {
 		case *etree.Element, *etree.CharData, *etree.Comment, *etree.ProcInst, *etree.Directive:
 			children++
@@ -173,9 +161,7 @@ func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
-			if !f.leftOut(el, t) {
-				f.freeze(t, nil)
-			}
+			f.freeze(t, nil)
 		case *etree.CharData:
 			kind := byte(kindText)
 			if t.IsCData() {
@@ -212,9 +198,7 @@ func (f *freezer) writeText(el *etree.Element, decls []etree.Attr) {
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
-			if !f.leftOut(el, t) {
-				f.writeText(t, nil)
-			}
+			f.writeText(t, nil)
 		case *etree.CharData:
 			b.WriteString(t.Data)
 		case *etree.Comment:
@@ -233,10 +217,17 @@ func (f *freezer) writeText(el *etree.Element, decls []etree.Attr) {
 // again. It returns nil for the zero Frozen. The tree takes a few
 // allocations, and shares the frozen names and text, which are strings.
 func (f Frozen) Element() *etree.Element {
+	return f.ElementWithout("", "")
+}
+
+// ElementWithout is Element without the frozen element's children named
+// tag in the namespace ns; with tag "" it leaves out nothing. Only the
+// element's own children are looked at, not deeper descendants.
+func (f Frozen) ElementWithout(ns, tag string) *etree.Element {
 	if f.shape == "" {
 		return nil
 	}
-	t := thawer{f: f}
+	t := thawer{f: f, ns: ns, tag: tag}
 	t.nEls, t.nAttrs, t.nToks, t.nText = t.next(), t.next(), t.next(), t.next()
 	t.allocate()
 	return t.element()
@@ -246,7 +237,29 @@ func (f Frozen) Element() *etree.Element {
 type thawer struct {
 	slab
 	f       Frozen
-	at, pos int // the next byte of the shape and of the text
+	at, pos int    // the next byte of the shape and of the text
+	ns, tag string // the root's children to leave out
+	root    *etree.Element
+}
+
+// leftOut reports whether child, a child of the root, is left out: named
+// tag in the namespace ns. The root declares every namespace in scope that
+// its descendants use, so a child's namespace is declared by the child or
+// the root.
+func (t *thawer) leftOut(child *etree.Element) bool {
+	if t.tag == "" || child.Tag != t.tag {
+		return false
+	}
+	ns, declared := ownNamespace(child)
+	if !declared {
+		for _, a := range t.root.Attr {
+			if prefix, ok := declaredPrefix(a); ok && prefix == child.Space {
+				ns = a.Value
+				break
+			}
+		}
+	}
+	return ns == t.ns
 }
 
 // next reads a varint of the shape.
@@ -276,6 +289,9 @@ func (t *thawer) element() *etree.Element {
 	t.at++ // kindElement
 	el := &t.els[0]
 	t.els = t.els[1:]
+	if t.root == nil {
+		t.root = el
+	}
 	el.Space = t.str()
 	el.Tag = t.str()
 	if n := t.next(); n > 0 {
@@ -292,7 +308,10 @@ func (t *thawer) element() *etree.Element {
 	}
 	for range n {
 		if t.f.shape[t.at] == kindElement {
-			el.AddChild(t.element())
+			child := t.element()
+			if el != t.root || !t.leftOut(child) {
+				el.AddChild(child)
+			}
 			continue
 		}
 		kind := t.f.shape[t.at]
@@ -320,8 +339,6 @@ func (t *thawer) element() *etree.Element {
 // A slab holds the nodes of a copy, allocated together.
 type slab struct {
 	root                       *etree.Element
-	ns, tag                    string   // root's children to leave out
-	names                      resolver // of root's children
 	nEls, nAttrs, nToks, nText int
 	els                        []etree.Element
 	attrs                      []etree.Attr
@@ -335,11 +352,6 @@ func (s *slab) allocate() {
 	s.attrs = make([]etree.Attr, s.nAttrs)
 	s.toks = make([]etree.Token, s.nToks)
 	s.text = make([]etree.CharData, s.nText)
-}
-
-// leftOut reports whether el's child t is left out of the copy.
-func (s *slab) leftOut(el, t *etree.Element) bool {
-	return el == s.root && s.tag != "" && t.Tag == s.tag && s.names.of(el, t) == s.ns
 }
 
 // addAttr appends a copy of a to el.Attr, which has room for it, owned by
