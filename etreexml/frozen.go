@@ -1,7 +1,7 @@
 package etreexml
 
 import (
-	"strings"
+	"unsafe"
 
 	"github.com/beevik/etree"
 )
@@ -43,25 +43,32 @@ func Freeze(el *etree.Element) Frozen {
 	if el == nil {
 		return Frozen{}
 	}
-	f := freezer{root: el}
+	var f freezer
 	inherited := inheritedDeclarations(el)
 	f.measure(el, inherited)
-	f.b.Grow(f.textLen + f.shapeLen)
-	f.writeText(el, inherited)
-	for _, n := range [...]int{f.nEls, f.nAttrs, f.nToks, f.nText} {
+	counts := [...]int{f.nEls, f.nAttrs, f.nToks, f.nText}
+	for _, n := range counts {
+		f.shapeLen += varintLen(n)
+	}
+	// One walk writes the text at the start of buf and the shape after it.
+	f.buf = make([]byte, f.textLen+f.shapeLen)
+	f.shape = f.textLen
+	for _, n := range counts {
 		f.varint(n)
 	}
 	f.freeze(el, inherited)
-	all := f.b.String()
+	// buf is never written again: the string can be its memory, as
+	// strings.Builder makes it, rather than a copy (BenchmarkEvaluate).
+	all := unsafe.String(unsafe.SliceData(f.buf), len(f.buf))
 	return Frozen{text: all[:f.textLen], shape: all[f.textLen:]}
 }
 
 // A freezer freezes one element.
 type freezer struct {
 	slab              // the counts of the nodes Element allocates
-	root              *etree.Element
 	textLen, shapeLen int
-	b                 strings.Builder
+	buf               []byte
+	text, shape       int // where the next text and shape bytes go in buf
 }
 
 // varintLen returns the bytes of n as a varint.
@@ -76,19 +83,22 @@ func varintLen(n int) int {
 // varint appends n to the shape.
 func (f *freezer) varint(n int) {
 	for ; n >= 0x80; n >>= 7 {
-		f.b.WriteByte(byte(n) | 0x80)
+		f.buf[f.shape] = byte(n) | 0x80
+		f.shape++
 	}
-	f.b.WriteByte(byte(n))
+	f.buf[f.shape] = byte(n)
+	f.shape++
+}
+
+// kind appends a kind of node to the shape.
+func (f *freezer) kind(k byte) {
+	f.buf[f.shape] = k
+	f.shape++
 }
 
 // measure adds to f the nodes and the text el and its descendants hold,
-// with decls before el's own attributes.
+// and the room their shape takes, with decls before el's own attributes.
 func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
-	if el == f.root {
-		for _, n := range [...]int{f.nEls, f.nAttrs, f.nToks, f.nText} {
-			f.shapeLen += varintLen(n)
-		}
-	}
 	f.nEls++
 	f.nAttrs += len(decls) + len(el.Attr)
 	f.count(el.Space, el.Tag)
@@ -133,21 +143,22 @@ func (f *freezer) count(strs ...string) {
 	}
 }
 
-// lengths appends the lengths of strs to the shape.
-func (f *freezer) lengths(strs ...string) {
+// strs appends strs to the text and their lengths to the shape.
+func (f *freezer) strs(strs ...string) {
 	for _, s := range strs {
+		f.text += copy(f.buf[f.text:], s)
 		f.varint(len(s))
 	}
 }
 
-// freeze appends the shape of el, with decls before its own attributes.
+// freeze appends el, with decls before its own attributes.
 func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
-	f.b.WriteByte(kindElement)
-	f.lengths(el.Space, el.Tag)
+	f.kind(kindElement)
+	f.strs(el.Space, el.Tag)
 	f.varint(len(decls) + len(el.Attr))
 	for _, as := range [2][]etree.Attr{decls, el.Attr} {
 		for _, a := range as {
-			f.lengths(a.Space, a.Key, a.Value)
+			f.strs(a.Space, a.Key, a.Value)
 		}
 	}
 	children := 0
@@ -163,51 +174,21 @@ func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
 		case *etree.Element:
 			f.freeze(t, nil)
 		case *etree.CharData:
-			kind := byte(kindText)
 			if t.IsCData() {
-				kind = kindCData
+				f.kind(kindCData)
+			} else {
+				f.kind(kindText)
 			}
-			f.b.WriteByte(kind)
-			f.lengths(t.Data)
+			f.strs(t.Data)
 		case *etree.Comment:
-			f.b.WriteByte(kindComment)
-			f.lengths(t.Data)
+			f.kind(kindComment)
+			f.strs(t.Data)
 		case *etree.ProcInst:
-			f.b.WriteByte(kindProcInst)
-			f.lengths(t.Target, t.Inst)
+			f.kind(kindProcInst)
+			f.strs(t.Target, t.Inst)
 		case *etree.Directive:
-			f.b.WriteByte(kindDirective)
-			f.lengths(t.Data)
-		}
-	}
-}
-
-// writeText writes the names, values and text of el, with decls before its
-// own attributes, in the order of its shape.
-func (f *freezer) writeText(el *etree.Element, decls []etree.Attr) {
-	b := &f.b
-	b.WriteString(el.Space)
-	b.WriteString(el.Tag)
-	for _, as := range [2][]etree.Attr{decls, el.Attr} {
-		for _, a := range as {
-			b.WriteString(a.Space)
-			b.WriteString(a.Key)
-			b.WriteString(a.Value)
-		}
-	}
-	for _, t := range el.Child {
-		switch t := t.(type) {
-		case *etree.Element:
-			f.writeText(t, nil)
-		case *etree.CharData:
-			b.WriteString(t.Data)
-		case *etree.Comment:
-			b.WriteString(t.Data)
-		case *etree.ProcInst:
-			b.WriteString(t.Target)
-			b.WriteString(t.Inst)
-		case *etree.Directive:
-			b.WriteString(t.Data)
+			f.kind(kindDirective)
+			f.strs(t.Data)
 		}
 	}
 }
