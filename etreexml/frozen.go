@@ -317,9 +317,8 @@ func (t *thawer) element() *etree.Element {
 	return el
 }
 
-// A slab holds the nodes of a copy, allocated together.
+// A slab holds the nodes of a tree, allocated together.
 type slab struct {
-	root                       *etree.Element
 	nEls, nAttrs, nToks, nText int
 	els                        []etree.Element
 	attrs                      []etree.Attr
