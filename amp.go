@@ -376,14 +376,15 @@ func (p *Processor) Resume(stored *etree.Element, presence Presence) (Request, e
 // element, when msg carries none. It returns ErrNotMessage and
 // ErrNoSender, and a refusal for what no server accepts.
 func (p *Processor) read(msg *etree.Element, hop Hop) (*request, *etree.Element, error) {
-	if !isMessage(msg) {
+	ns, ok := messageNamespace(msg)
+	if !ok {
 		return nil, nil, notMessage(msg)
 	}
 	amp, isEvent := findAMP(msg)
 	if amp == nil || isEvent {
 		return nil, nil, nil
 	}
-	st := readStanza(msg)
+	st := readStanza(msg, ns)
 	switch {
 	case st.typ == "error":
 		return nil, nil, nil
@@ -409,20 +410,21 @@ func (q *request) own(msg, amp *etree.Element) {
 	q.ampAt = amp.Index()
 }
 
-// isMessage reports whether el is a <message/> stanza: in jabber:client,
-// jabber:server, jabber:component:accept, or no namespace (a bare stanza as
-// a tool reads it).
-func isMessage(el *etree.Element) bool {
+// messageNamespace returns the namespace of el, and whether el is a
+// <message/> stanza: in jabber:client, jabber:server,
+// jabber:component:accept, or no namespace (a bare stanza as a tool reads
+// it).
+func messageNamespace(el *etree.Element) (string, bool) {
 	if el == nil || el.Tag != "message" {
-		return false
+		return "", false
 	}
 	switch ns := el.NamespaceURI(); {
 	case el.Space != "" && ns == "":
-		return false // an unbound prefix
+		return "", false // an unbound prefix
 	case ns == "jabber:client", ns == "jabber:server", ns == "jabber:component:accept", ns == "":
-		return true
+		return ns, true
 	}
-	return false
+	return "", false
 }
 
 // Outcome is the delivery the server is about to make, stated by the caller.

@@ -90,6 +90,26 @@ func (f *freezer) varint(n int) {
 	f.shape++
 }
 
+// str appends s to the text and its length to the shape.
+func (f *freezer) str(s string) {
+	f.text += copy(f.buf[f.text:], s)
+	if len(s) < 0x80 {
+		f.buf[f.shape] = byte(len(s))
+		f.shape++
+		return
+	}
+	f.varint(len(s))
+}
+
+// room adds s to the text and its length to the shape.
+func (f *freezer) room(s string) {
+	f.textLen += len(s)
+	f.shapeLen++
+	if len(s) >= 0x80 {
+		f.shapeLen += varintLen(len(s)) - 1
+	}
+}
+
 // kind appends a kind of node to the shape.
 func (f *freezer) kind(k byte) {
 	f.buf[f.shape] = k
@@ -101,12 +121,18 @@ func (f *freezer) kind(k byte) {
 func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
 	f.nEls++
 	f.nAttrs += len(decls) + len(el.Attr)
-	f.count(el.Space, el.Tag)
+	f.room(el.Space)
+	f.room(el.Tag)
 	f.shapeLen += 1 + varintLen(len(decls)+len(el.Attr))
-	for _, as := range [2][]etree.Attr{decls, el.Attr} {
-		for _, a := range as {
-			f.count(a.Space, a.Key, a.Value)
-		}
+	for _, a := range decls {
+		f.room(a.Space)
+		f.room(a.Key)
+		f.room(a.Value)
+	}
+	for _, a := range el.Attr {
+		f.room(a.Space)
+		f.room(a.Key)
+		f.room(a.Value)
 	}
 	children := 0
 	for _, t := range el.Child {
@@ -116,16 +142,17 @@ func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
 		case *etree.CharData:
 			f.nText++
 			f.shapeLen++
-			f.count(t.Data)
+			f.room(t.Data)
 		case *etree.Comment:
 			f.shapeLen++
-			f.count(t.Data)
+			f.room(t.Data)
 		case *etree.ProcInst:
 			f.shapeLen++
-			f.count(t.Target, t.Inst)
+			f.room(t.Target)
+			f.room(t.Inst)
 		case *etree.Directive:
 			f.shapeLen++
-			f.count(t.Data)
+			f.room(t.Data)
 		default:
 			continue
 		}
@@ -135,31 +162,21 @@ func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
 	f.shapeLen += varintLen(children)
 }
 
-// count adds strs to the text, and their lengths to the shape.
-func (f *freezer) count(strs ...string) {
-	for _, s := range strs {
-		f.textLen += len(s)
-		f.shapeLen += varintLen(len(s))
-	}
-}
-
-// strs appends strs to the text and their lengths to the shape.
-func (f *freezer) strs(strs ...string) {
-	for _, s := range strs {
-		f.text += copy(f.buf[f.text:], s)
-		f.varint(len(s))
-	}
-}
-
 // freeze appends el, with decls before its own attributes.
 func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
 	f.kind(kindElement)
-	f.strs(el.Space, el.Tag)
+	f.str(el.Space)
+	f.str(el.Tag)
 	f.varint(len(decls) + len(el.Attr))
-	for _, as := range [2][]etree.Attr{decls, el.Attr} {
-		for _, a := range as {
-			f.strs(a.Space, a.Key, a.Value)
-		}
+	for _, a := range decls {
+		f.str(a.Space)
+		f.str(a.Key)
+		f.str(a.Value)
+	}
+	for _, a := range el.Attr {
+		f.str(a.Space)
+		f.str(a.Key)
+		f.str(a.Value)
 	}
 	children := 0
 	for _, t := range el.Child {
@@ -179,16 +196,17 @@ func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
 			} else {
 				f.kind(kindText)
 			}
-			f.strs(t.Data)
+			f.str(t.Data)
 		case *etree.Comment:
 			f.kind(kindComment)
-			f.strs(t.Data)
+			f.str(t.Data)
 		case *etree.ProcInst:
 			f.kind(kindProcInst)
-			f.strs(t.Target, t.Inst)
+			f.str(t.Target)
+			f.str(t.Inst)
 		case *etree.Directive:
 			f.kind(kindDirective)
-			f.strs(t.Data)
+			f.str(t.Data)
 		}
 	}
 }
