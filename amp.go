@@ -521,7 +521,7 @@ type Result struct {
 // (BenchmarkEvaluate).
 type indexSet struct {
 	low  uint64
-	more []int // indexes from 64 on, in increasing order
+	more []bool // indexes from 64 on
 }
 
 func (s *indexSet) add(i int) {
@@ -529,19 +529,17 @@ func (s *indexSet) add(i int) {
 		s.low |= 1 << i
 		return
 	}
-	s.more = append(s.more, i)
+	for len(s.more) <= i-64 {
+		s.more = append(s.more, false)
+	}
+	s.more[i-64] = true
 }
 
 func (s indexSet) has(i int) bool {
 	if i < 64 {
 		return s.low&(1<<i) != 0
 	}
-	for _, j := range s.more {
-		if j == i {
-			return true
-		}
-	}
-	return false
+	return i-64 < len(s.more) && s.more[i-64]
 }
 
 // Proceed reports whether the server goes on with the delivery it
