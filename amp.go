@@ -323,7 +323,7 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 	case q == nil:
 		return Request{msg: msg}, nil
 	}
-	if err := q.validate(amp, presence); err != nil {
+	if err := q.validate(presence); err != nil {
 		return Request{}, err
 	}
 	q.own(msg, amp)
