@@ -88,9 +88,10 @@ func (q *request) appliesHere(ru *rule, nextHop NextHop) bool {
 	return true
 }
 
-// validate checks the request, and each rule that applies here, and returns the refusal, or nil (§2.2.1): the first
-// failing rule in document order decides the kind, and the refusal lists
-// every rule that fails with it.
+// validate checks the request, and each rule that applies here, and
+// returns the refusal, or nil (§2.2.1): the first failing rule in document
+// order decides the kind, and the refusal lists every rule that fails with
+// it.
 func (q *request) validate(presence Presence) error {
 	p := q.p
 	switch {
