@@ -15,20 +15,20 @@ import (
 //  2. At the routing decision, Request.Evaluate says what the rules make of
 //     the delivery the server is about to make: direct to a session, stored,
 //     or none (deliverLocked, undeliverable).
-//  3. When direct delivery fails, the message is routed again from the
+//  3. When a delivery fails, its Result's request is routed again from the
 //     start: to another session, or to the store (routeAllLocked, called
 //     by endLocked in stream.go, and storeLocked).
-//  4. When a stored message is dispatched, it is parsed again and its
-//     remaining rules are evaluated at the time of dispatch (presence).
+//  4. When a stored message is dispatched, Processor.Resume reads the rules
+//     it was stored with, not validated again, and they are evaluated at
+//     the time of dispatch (presence).
 //
 // When the server sends deliver=direct events: a notify event for a
 // delivery to a session is held until the client acknowledges the message
 // (XEP-0198), or, without stream management, until it is written to the
 // socket. If the session ends first, the event is never sent, and the
-// message is routed again with its original request: the sender learns
-// where it really went (stored, or another resource), never "direct" for a
-// message that was not delivered. That is why a failed delivery evaluates
-// the original request and not Result.Remaining: no rule has visibly fired.
+// message is routed again with Result.Request, the request as it was: the
+// sender learns where it really went (stored, or another resource), never
+// "direct" for a message that was not delivered, and no rule is lost.
 // Alert, drop and error act at once, since they stop the delivery.
 
 // route processes a message a client sent, stamped with its full JID, and
@@ -97,7 +97,10 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key
 			break
 		}
 		// 2. The routing decision: direct delivery to c.
-		res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: c.jid.Resourcepart(), Time: s.cfg.Now()})
+		res, err := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: c.jid.Resourcepart(), Time: s.cfg.Now()})
+		if err != nil {
+			return append(replies, s.unjudged(u, msg, key, err)...)
+		}
 		if !res.Proceed() {
 			s.forget(u, key)
 			return append(replies, res.Replies(s.cfg.Domain)...)
@@ -109,7 +112,7 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key
 			setAttr(out, "id", randomID())
 		}
 		// The notify events wait for the client's acknowledgement.
-		it := &item{msg: out, orig: msg, req: req, held: res.Replies(s.cfg.Domain), key: key, reply: isServer(attr(msg, "from")), after: u.dispatched}
+		it := &item{msg: out, orig: msg, res: res, held: res.Replies(s.cfg.Domain), key: key, reply: isServer(attr(msg, "from")), after: u.dispatched}
 		if s.push(c, it) {
 			return replies
 		}
@@ -159,7 +162,11 @@ func (s *Server) storeLocked(u *user, msgs []pending, t *ticket) []*etree.Elemen
 			continue
 		}
 		// 2. The routing decision: storage.
-		res := m.req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: now})
+		res, err := m.req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: now})
+		if err != nil {
+			replies = append(replies, s.unjudged(u, m.msg, m.key, err)...)
+			continue
+		}
 		if !res.Proceed() {
 			s.forget(u, m.key)
 			replies = append(replies, res.Replies(s.cfg.Domain)...)
@@ -183,10 +190,11 @@ func (s *Server) storeLocked(u *user, msgs []pending, t *ticket) []*etree.Elemen
 				continue
 			}
 			// The store failed: the message is not delivered at all,
-			// and the sender hears so.
+			// and the sender hears so. Nothing of the storage's result
+			// has fired: its request is evaluated anew.
 			s.cfg.Logf("storing for %s: %v", u.name, err)
 			s.forget(u, m.key)
-			after = append(after, s.undeliverable(m.msg, m.req)...)
+			after = append(after, s.undeliverable(m.msg, results[i].Request())...)
 		}
 		if t != nil {
 			t.finish(s, after)
@@ -198,18 +206,34 @@ func (s *Server) storeLocked(u *user, msgs []pending, t *ticket) []*etree.Elemen
 		t.finish(s, nil) // the part wait added: nothing was queued
 	}
 	// Over quota: not delivered at all.
-	for _, m := range kept[n:] {
+	for i, m := range kept[n:] {
 		s.forget(u, m.key)
-		replies = append(replies, s.undeliverable(m.msg, m.req)...)
+		replies = append(replies, s.undeliverable(m.msg, results[n+i].Request())...)
 	}
 	return replies
+}
+
+// unjudged answers a message whose outcome amp cannot judge, which only a
+// mistake in this server can cause: it is logged and not delivered, and
+// the sender hears so.
+func (s *Server) unjudged(u *user, msg *etree.Element, key uint64, err error) []*etree.Element {
+	s.cfg.Logf("evaluating a message for %s: %v", u.name, err)
+	s.forget(u, key)
+	if e := serviceUnavailable(msg); e != nil {
+		return []*etree.Element{e}
+	}
+	return nil
 }
 
 // doUndeliverable evaluates the rules of msg for deliver=none and returns the
 // replies: the rules' events, then XEP-0160's service-unavailable unless a
 // rule decided the message's fate.
 func (s *Server) doUndeliverable(msg *etree.Element, req amp.Request) []*etree.Element {
-	res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryNone, Time: s.cfg.Now()})
+	res, err := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryNone, Time: s.cfg.Now()})
+	if err != nil {
+		s.cfg.Logf("evaluating an undeliverable message: %v", err)
+		return nil
+	}
 	replies := res.Replies(s.cfg.Domain)
 	if res.Proceed() {
 		if e := serviceUnavailable(msg); e != nil {
@@ -259,17 +283,15 @@ func (s *Server) dispatchLocked(c *session) []*etree.Element {
 		}
 		after = stored[len(stored)-1].key
 		for _, m := range stored {
-			// 4. Dispatch: resume the stored request, with the presence
-			// authorization of now; deliverLocked evaluates its remaining
-			// rules at the time of dispatch.
+			// 4. Dispatch: resume the request the message was stored
+			// with, with the presence authorization of now (§9: a sender
+			// who may no longer see it hears nothing); deliverLocked
+			// evaluates its remaining rules at the time of dispatch.
 			from, _ := jid.Parse(attr(m.msg, "from"))
 			req, err := s.amp.Resume(m.msg, s.authorized(u, from))
 			if err != nil {
-				// Accepted once, refused now: the configuration changed.
-				var refusal *amp.Error
-				if errors.As(err, &refusal) {
-					replies = append(replies, refusal.Reply(s.cfg.Domain))
-				}
+				// Not a message this server stored: it cannot be delivered.
+				s.cfg.Logf("dispatching to %s: %v", c.jid, err)
 				s.forget(u, m.key)
 				continue
 			}

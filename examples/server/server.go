@@ -80,7 +80,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, amp: resumer{p}, store: st, users: map[string]*user{},
+	s := &Server{cfg: cfg, amp: p, store: st, users: map[string]*user{},
 		ctx: ctx, stop: stop, conns: map[net.Conn]struct{}{}}
 	s.push, s.forget, s.undeliverable = s.doPush, s.doForget, s.doUndeliverable
 	for name, acct := range cfg.Accounts {
@@ -94,14 +94,6 @@ type processor interface {
 	Parse(msg *etree.Element, hop amp.Hop, presence amp.Presence) (amp.Request, error)
 	Resume(stored *etree.Element, presence amp.Presence) (amp.Request, error)
 	DiscoInfo(node string) *etree.Element
-}
-
-// resumer gives *amp.Processor the Resume of the library's next version:
-// until then a stored message is parsed again.
-type resumer struct{ *amp.Processor }
-
-func (p resumer) Resume(stored *etree.Element, presence amp.Presence) (amp.Request, error) {
-	return p.Parse(stored, amp.HopEdge, presence)
 }
 
 // Serve accepts connections on l until Close. An accept error, such as

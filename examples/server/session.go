@@ -71,10 +71,11 @@ type item struct {
 	// msg is what the session writes.
 	msg *etree.Element
 	// orig is the message as it was received or stored, <amp/> included,
-	// and req its request: what is routed again. orig is nil for an IQ
-	// result, which is never sent again.
+	// and res what amp made of this delivery: if the session ends first,
+	// orig is routed again with res.Request(), since nothing of res has
+	// fired. orig is nil for an IQ result, which is never sent again.
 	orig *etree.Element
-	req  amp.Request
+	res  amp.Result
 	// held are the notify events of the delivery, sent to the sender
 	// once the client acknowledges msg.
 	held []*etree.Element
@@ -254,7 +255,7 @@ func (s *Server) endLocked(c *session) []*etree.Element {
 	var again []pending
 	for _, it := range undelivered {
 		if it.orig != nil {
-			again = append(again, pending{it.orig, it.req, it.key})
+			again = append(again, pending{it.orig, it.res.Request(), it.key})
 		}
 	}
 	replies := s.routeAllLocked(u, again)

@@ -161,6 +161,9 @@ type handledCount struct {
 	h       uint32    // stanzas finished, with all those before them
 	open    []*ticket // the stanzas after h the router took
 	sending sync.Mutex
+	// replying counts the goroutines sending the replies of finished
+	// stanzas, or waiting to.
+	replying int
 	asks    []uint32 // the h each <r/> waits for, oldest first
 	answer  func(h uint32)
 }
@@ -238,14 +241,10 @@ type ticket struct {
 func (t *ticket) settle() {
 	hc := t.hc
 	hc.mu.Lock()
-	for hc.open[0] != t {
+	for hc.open[0] != t || hc.replying > 0 {
 		hc.changed.Wait()
 	}
 	hc.mu.Unlock()
-	// Whoever finished the last of them took sending before letting mu
-	// go, and holds it until their replies are sent.
-	hc.sending.Lock()
-	hc.sending.Unlock()
 }
 
 // wait adds a part that the store finishes.
@@ -290,6 +289,7 @@ func (t *ticket) finish(s *Server, replies []*etree.Element) {
 	}
 	// Taken before mu is let go: two goroutines finishing tickets send
 	// their replies in the order of the tickets.
+	hc.replying++
 	hc.sending.Lock()
 	hc.mu.Unlock()
 	s.sendReplies(out)
@@ -297,6 +297,9 @@ func (t *ticket) finish(s *Server, replies []*etree.Element) {
 		hc.answer(h)
 	}
 	hc.sending.Unlock()
+	hc.mu.Lock()
+	hc.replying--
+	hc.mu.Unlock()
 	hc.changed.Broadcast()
 }
 
