@@ -164,8 +164,8 @@ type handledCount struct {
 	// replying counts the goroutines sending the replies of finished
 	// stanzas, or waiting to.
 	replying int
-	asks    []uint32 // the h each <r/> waits for, oldest first
-	answer  func(h uint32)
+	asks     []uint32 // the h each <r/> waits for, oldest first
+	answer   func(h uint32)
 }
 
 func (hc *handledCount) init(answer func(h uint32)) {
