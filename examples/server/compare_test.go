@@ -186,7 +186,7 @@ func (p *process) rss() uint64 {
 }
 
 // terminate sends SIGTERM and returns the time the process took to exit,
-// or kills it after a minute.
+// or kills it after 20 seconds.
 func (p *process) terminate() time.Duration {
 	begin := time.Now()
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -197,7 +197,7 @@ func (p *process) terminate() time.Duration {
 	}
 	select {
 	case <-p.done:
-	case <-time.After(time.Minute):
+	case <-time.After(20 * time.Second):
 		p.cmd.Process.Kill()
 		<-p.done
 	}
