@@ -31,14 +31,11 @@ import (
 // "direct" for a message that was not delivered, and no rule is lost.
 // Alert, drop and error act at once, since they stop the delivery.
 
-// route processes a message a client sent, stamped with its full JID, and
+// route processes a message a client sent, stamped with its full JID from,
+// and
 // returns the replies for the sender. t is the message's XEP-0198 count:
 // when the message goes to the store, the store's commit marks it handled.
-func (s *Server) route(msg *etree.Element, t *ticket) []*etree.Element {
-	from, err := jid.Parse(attr(msg, "from"))
-	if err != nil {
-		return nil
-	}
+func (s *Server) route(msg *etree.Element, from jid.JID, t *ticket) []*etree.Element {
 	to, err := jid.Parse(attr(msg, "to"))
 	if err != nil || (to.Localpart() == "" && to.Domainpart() == s.cfg.Domain) {
 		// To nobody, or to the server itself: nothing to route.
@@ -65,7 +62,7 @@ func (s *Server) route(msg *etree.Element, t *ticket) []*etree.Element {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return s.deliverLocked(u, msg, req, 0, t)
+	return s.deliverLocked(u, msg, to, req, 0, t)
 }
 
 // authorized reports whether sender may see the presence of the local user
@@ -84,13 +81,13 @@ func (s *Server) authorized(recipient *user, sender jid.JID) amp.Presence {
 	return amp.PresenceDenied
 }
 
-// deliverLocked routes msg, whose request is req, to the local user u:
+// deliverLocked routes msg, addressed to to and whose request is req, to
+// the local user u:
 // to an available session, or to the store. key is the message's place in
 // the store when it comes from there, or 0; t is its sender's count, or
 // nil. u.mu is held. It returns the replies for the sender.
-func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key uint64, t *ticket) []*etree.Element {
+func (s *Server) deliverLocked(u *user, msg *etree.Element, to jid.JID, req amp.Request, key uint64, t *ticket) []*etree.Element {
 	var replies []*etree.Element
-	to, _ := jid.Parse(attr(msg, "to"))
 	for {
 		c := u.target(to)
 		if c == nil {
@@ -140,7 +137,7 @@ func (s *Server) routeAllLocked(u *user, msgs []pending) []*etree.Element {
 		return s.storeLocked(u, msgs, nil)
 	}
 	for _, m := range msgs {
-		replies = append(replies, s.deliverLocked(u, m.msg, m.req, m.key, nil)...)
+		replies = append(replies, s.deliverLocked(u, m.msg, toJID(m.msg), m.req, m.key, nil)...)
 	}
 	return replies
 }
@@ -295,7 +292,7 @@ func (s *Server) dispatchLocked(c *session) []*etree.Element {
 				s.forget(u, m.key)
 				continue
 			}
-			replies = append(replies, s.deliverLocked(u, m.msg, req, m.key, nil)...)
+			replies = append(replies, s.deliverLocked(u, m.msg, toJID(m.msg), req, m.key, nil)...)
 		}
 	}
 	return replies
@@ -307,6 +304,12 @@ func (s *Server) doForget(u *user, key uint64) {
 		return
 	}
 	s.store.remove(u.name, []uint64{key})
+}
+
+// toJID is the JID msg is addressed to, or the zero JID.
+func toJID(msg *etree.Element) jid.JID {
+	to, _ := jid.Parse(attr(msg, "to"))
+	return to
 }
 
 // locked runs fn with u.mu held, and releases it even if fn panics.
@@ -352,7 +355,7 @@ func (s *Server) sendReplies(replies []*etree.Element) {
 		// A reply carries no request: Parse only wraps it.
 		req, _ := s.amp.Parse(r, amp.HopEdge, amp.PresenceDenied)
 		var more []*etree.Element
-		u.locked(func() { more = s.deliverLocked(u, r, req, 0, nil) })
+		u.locked(func() { more = s.deliverLocked(u, r, to, req, 0, nil) })
 		s.sendReplies(more)
 	}
 }

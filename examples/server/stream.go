@@ -240,7 +240,7 @@ func (s *Server) routeLoop(c *session) {
 		case "message":
 			// Stamp the sender's full JID on everything it sends.
 			setAttr(el, "from", c.jid.String())
-			replies = s.route(el, t)
+			replies = s.route(el, c.jid, t)
 		case "presence":
 			s.presence(c, el)
 		case "iq":
