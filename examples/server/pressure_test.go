@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -332,4 +333,31 @@ func blast(t *testing.T, addr string, pairs int, d time.Duration, probe func() u
 	}
 	wg.Wait()
 	return out
+}
+
+// TestRequestFlood: a client that asks for acknowledgements without
+// reading the answers is disconnected once they pass its allowance,
+// instead of making the server hold them all.
+func TestRequestFlood(t *testing.T) {
+	// The write timeout is out of reach: only the allowance can end it.
+	ts, addr := serve(t, func(c *Config) { c.QueueSize, c.OfflineQuota, c.WriteTimeout = 8, 8, time.Minute })
+	a := mustDial(t, addr, "alice", "a1", true, true)
+	a.conn.(*net.TCPConn).SetReadBuffer(4096)
+	a.stopReading()
+	// Past what the socket buffers hold: 10 MB of <r/>, each answered.
+	flood := strings.Repeat(`<r xmlns='urn:xmpp:sm:3'/>`, 1000)
+	for range 400 {
+		a.send(flood)
+	}
+	alice := ts.srv.users["alice"]
+	for wait := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		alice.locked(func() { n = len(alice.sessions) })
+		if n == 0 {
+			return
+		}
+		if time.Now().After(wait) {
+			t.Fatal("the server did not end the stream of a client flooding it with <r/>")
+		}
+	}
 }

@@ -220,9 +220,17 @@ func (s *Server) doPush(c *session, it *item) bool {
 	}
 }
 
-// pushNonza queues a stream management element for c, ahead of nothing.
+// pushNonza queues a stream management element for c. It counts in the
+// reply allowance: a client that asks for acknowledgements without
+// reading the answers is disconnected.
 func (s *Server) pushNonza(c *session, it *item) {
 	c.out.mu.Lock()
+	if len(c.out.items) >= s.cfg.QueueSize+s.cfg.OfflineQuota {
+		c.out.mu.Unlock()
+		s.cfg.Logf("%s lets its replies pile up: disconnecting", c.jid)
+		c.kill()
+		return
+	}
 	c.out.items = append(c.out.items, it)
 	c.out.mu.Unlock()
 	c.out.wake()

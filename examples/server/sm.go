@@ -164,8 +164,15 @@ type handledCount struct {
 	// replying counts the goroutines sending the replies of finished
 	// stanzas, or waiting to.
 	replying int
-	asks     []uint32 // the h each <r/> waits for, oldest first
+	asks     []ask // the <r/>s waiting, oldest first
 	answer   func(h uint32)
+}
+
+// An ask is n <r/>s read after the same stanza, answered once the
+// stanzas up to it are handled: one entry however many a client sends.
+type ask struct {
+	target uint32
+	n      int
 }
 
 func (hc *handledCount) init(answer func(h uint32)) {
@@ -201,7 +208,11 @@ func (hc *handledCount) ask() {
 		return
 	}
 	if hc.h < hc.read {
-		hc.asks = append(hc.asks, hc.read)
+		if k := len(hc.asks) - 1; k >= 0 && hc.asks[k].target == hc.read {
+			hc.asks[k].n++
+		} else {
+			hc.asks = append(hc.asks, ask{hc.read, 1})
+		}
 		hc.mu.Unlock()
 		return
 	}
@@ -274,8 +285,10 @@ func (t *ticket) finish(s *Server, replies []*etree.Element) {
 		hc.open[0] = nil
 		hc.open = hc.open[1:]
 		hc.h++
-		for len(hc.asks) > 0 && hc.asks[0] <= hc.h {
-			answers = append(answers, hc.h-hc.base)
+		for len(hc.asks) > 0 && hc.asks[0].target <= hc.h {
+			for range hc.asks[0].n {
+				answers = append(answers, hc.h-hc.base)
+			}
 			hc.asks = hc.asks[1:]
 		}
 	}
