@@ -17,7 +17,7 @@ import (
 //     or none (deliverLocked, undeliverable).
 //  3. When a delivery fails, its Result's request is routed again from the
 //     start: to another session, or to the store (routeAllLocked, called
-//     by endLocked in stream.go, and storeLocked).
+//     by endLocked in session.go, and storeLocked).
 //  4. When a stored message is dispatched, Processor.Resume reads the rules
 //     it was stored with, not validated again, and they are evaluated at
 //     the time of dispatch (presence).
@@ -32,9 +32,9 @@ import (
 // Alert, drop and error act at once, since they stop the delivery.
 
 // route processes a message a client sent, stamped with its full JID from,
-// and
-// returns the replies for the sender. t is the message's XEP-0198 count:
-// when the message goes to the store, the store's commit marks it handled.
+// and returns the replies for the sender. t is the message's XEP-0198
+// count: when the message goes to the store, the store's commit finishes
+// it, and the replies of that delivery go then.
 func (s *Server) route(msg *etree.Element, from jid.JID, t *ticket) []*etree.Element {
 	to, err := jid.Parse(attr(msg, "to"))
 	if err != nil || (to.Localpart() == "" && to.Domainpart() == s.cfg.Domain) {

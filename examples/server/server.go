@@ -16,9 +16,10 @@ import (
 // between its own users, XEP-0198 acknowledgements, offline storage in a
 // bbolt file, and AMP.
 //
-// The files of this package each hold one concern: stream.go the
-// connections and sessions, sm.go stream management, routing.go routing
-// and every call to amp, storage.go the offline store.
+// The files of this package each hold one concern: stream.go a
+// connection's life, session.go a session and its queue, writer.go what
+// goes out, sm.go stream management, routing.go routing and every call to
+// amp, storage.go the offline store.
 type Server struct {
 	cfg   Config
 	store *store
