@@ -109,7 +109,7 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, to jid.JID, req amp.
 			setAttr(out, "id", randomID())
 		}
 		// The notify events wait for the client's acknowledgement.
-		it := &item{msg: out, orig: msg, res: res, held: res.Replies(s.cfg.Domain), key: key, reply: isServer(attr(msg, "from")), after: u.dispatched}
+		it := &item{msg: out, orig: msg, res: res, held: res.Replies(s.cfg.Domain), key: key, reply: attr(msg, "from") == s.cfg.Domain, after: u.dispatched}
 		if s.push(c, it) {
 			return replies
 		}
