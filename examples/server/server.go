@@ -141,8 +141,8 @@ func (s *Server) Serve(l net.Listener) error {
 // Close stops the server: it closes every connection, routes the stanzas
 // that were not acknowledged again (into the store, since no session is
 // left), commits what is queued for the store, and closes it. Sessions
-// have ShutdownTimeout to end; one still busy then is logged, and what it
-// had not committed was never acknowledged to its sender.
+// have ShutdownTimeout to end: a session still busy then is logged, and
+// what it stores after that is lost.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
