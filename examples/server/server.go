@@ -145,8 +145,9 @@ func (s *Server) Serve(l net.Listener) error {
 // what it stores after that is lost.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
 		s.stop()
+		s.settleAcks(min(time.Second, s.cfg.ShutdownTimeout/2))
+		s.mu.Lock()
 		for conn := range s.conns {
 			conn.Close()
 		}
@@ -161,6 +162,30 @@ func (s *Server) Close() error {
 		s.closeErr = s.store.close()
 	})
 	return s.closeErr
+}
+
+// settleAcks asks every session with stream management to acknowledge
+// what it received, and waits up to d for the answers: what a client
+// acknowledges before the end is not stored and delivered to it again.
+func (s *Server) settleAcks(d time.Duration) {
+	var sessions []*session
+	for _, u := range s.users {
+		u.locked(func() { sessions = append(sessions, u.sessions...) })
+	}
+	for _, c := range sessions {
+		if c.sm.waiting() {
+			s.pushNonza(c, &item{nonza: smNonza("r", "")})
+		}
+	}
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		waiting := false
+		for _, c := range sessions {
+			waiting = waiting || c.sm.waiting()
+		}
+		if !waiting {
+			return
+		}
+	}
 }
 
 // lookup returns the local user the JID j names, or nil.

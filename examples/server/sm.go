@@ -135,6 +135,14 @@ func (m *smState) confirmed(n int) {
 	m.mu.Unlock()
 }
 
+// waiting reports whether stream management is on and stanzas wait for
+// the client's acknowledgement.
+func (m *smState) waiting() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.enabled && len(m.unacked) > 0
+}
+
 // takeUnacked returns what was written and not acknowledged.
 func (m *smState) takeUnacked() []*item {
 	m.mu.Lock()
