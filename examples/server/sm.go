@@ -44,12 +44,12 @@ var errAckTooHigh = errors.New("acknowledgement of more stanzas than were sent")
 // acknowledged. Its methods are safe for concurrent use; the counts that
 // must follow wire order change while the writer holds the output lock.
 type smState struct {
-	mu       sync.Mutex
-	enabled  bool
-	out      uint32  // stanzas written since <enabled/>
-	acked    uint32  // the last h the client sent
-	unacked  []*item // written, in order, not yet acknowledged
-	rPending bool    // an <r/> is out and no <a/> came back yet
+	mu      sync.Mutex
+	enabled bool
+	out     uint32  // stanzas written since <enabled/>
+	acked   uint32  // the last h the client sent
+	unacked []*item // written, in order, not yet acknowledged
+	asked   uint32  // out when the last <r/> was written
 	// finishing counts stanzas acknowledged (or written, without stream
 	// management) whose delivery the confirmer has not finished.
 	finishing int
@@ -59,7 +59,7 @@ type smState struct {
 func (m *smState) enable() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.enabled, m.out, m.acked = true, 0, 0
+	m.enabled, m.out, m.acked, m.asked = true, 0, 0, 0
 }
 
 // sent records the stanzas of batch as written, in order.
@@ -83,13 +83,15 @@ func (m *smState) room(window int) int {
 }
 
 // shouldRequest reports whether an <r/> is due after a batch: stream
-// management is on, something is unacknowledged, and no <r/> is out.
+// management is on, and stanzas were written since the last <r/>. One
+// follows every batch, in the same write, so that a client answers it
+// while it reads the batch, before whatever the batch makes it do.
 func (m *smState) shouldRequest() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ask := m.enabled && !m.rPending && len(m.unacked) > 0
+	ask := m.enabled && m.asked != m.out && len(m.unacked) > 0
 	if ask {
-		m.rPending = true
+		m.asked = m.out
 	}
 	return ask
 }
@@ -111,7 +113,6 @@ func (m *smState) writtenWithoutSM() []*item {
 func (m *smState) ack(h uint32) ([]*item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.rPending = false
 	n := h - m.acked // wraps around at 2^32, as XEP-0198 says
 	if int64(n) > int64(len(m.unacked)) {
 		return nil, errAckTooHigh

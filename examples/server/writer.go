@@ -47,8 +47,6 @@ func (s *Server) writeLoop(c *session) {
 	for {
 		batch := c.out.take(c.sm.room(s.cfg.QueueSize))
 		if len(batch) == 0 {
-			// An <r/> may be due with nothing to write: the client
-			// answered the last one before seeing the latest stanzas.
 			if ask := c.sm.shouldRequest(); w != nil || ask {
 				if w == nil {
 					w = c.xs.TokenWriter()
