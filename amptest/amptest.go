@@ -191,4 +191,3 @@ func (s Server) withDefaults() (Server, error) {
 	}
 	return s, nil
 }
-

@@ -36,10 +36,10 @@ type conn struct {
 	// when it listed stream management (XEP-0198).
 	feature, sm bool
 
-	mu     sync.Mutex
-	queue  []*etree.Element
-	notify chan struct{} // has a value when queue grew
-	done   chan struct{} // closed when Serve returns
+	mu      sync.Mutex
+	queue   []*etree.Element
+	notify  chan struct{} // has a value when queue grew
+	done    chan struct{} // closed when Serve returns
 	closed  bool
 	onClose func() // called once the stream is closed
 }

@@ -113,8 +113,8 @@ type want struct {
 	level Level                             // of a want that does not arrive
 	match func(el *etree.Element) bool      // whether el is the stanza wanted
 	check func(el *etree.Element) []Problem // what is wrong with it
-	got   *etree.Element                   // the stanza that matched
-	on    *conn                            // where it arrived
+	got   *etree.Element                    // the stanza that matched
+	on    *conn                             // where it arrived
 	// optional wants may not arrive: they keep a stanza the scenario
 	// allows from being counted as unexpected.
 	optional bool
