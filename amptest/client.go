@@ -154,7 +154,8 @@ func (k *kit) login(ctx context.Context, a Account, resource string, log *transc
 		log.addStream(rec)
 		tcp.Close()
 		c.onClose()
-		if ctx.Err() != nil {
+		var ne net.Error
+		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
 			return nil, fmt.Errorf("logging in as %s at %s: %w: no answer within %v (%v)", origin, s.Addr, errTimedOut, s.Timeout, err)
 		}
 		return nil, fmt.Errorf("logging in as %s at %s: %w", origin, s.Addr, err)
