@@ -55,18 +55,6 @@ func (e *env) login(user, name string) *conn {
 	return c
 }
 
-// logout closes c's stream and waits until the server says that the
-// session ended; a server that does not say so within the Timeout ends
-// the scenario as skipped, since what follows needs the user offline.
-func (e *env) logout(c *conn) {
-	c.close(e.k.s.Timeout)
-	if why := e.k.offline(c); why != "" {
-		e.log.note(why)
-		e.skipf("%s", why)
-	}
-	e.log.note(c.label + " is offline")
-}
-
 // closeAll closes the scenario's sessions and waits until the server
 // says each has ended, so that the next scenario finds the users offline.
 func (e *env) closeAll() {
