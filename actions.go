@@ -1,6 +1,7 @@
 package amp
 
 import (
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 )
 
@@ -44,36 +45,42 @@ func (a Action) bit() uint8 {
 // Replies returns the stanzas the server sends to the sender for this
 // Result, in order: a notify event for each met notify rule, then the
 // alert event, the error of the error action, or service-unavailable. A
-// drop sends nothing. Every reply comes from server, the processing
-// server's JID, goes to the original sender's full JID, carries the
-// original id and none of the original message's other children; rules
-// are echoed as Error.Reply echoes them, and service-unavailable echoes at
-// most MaxRules rules. Replies returns nil
-// when there is nothing to send. Each call returns new elements.
+// drop sends nothing, and neither does a Request that Resume read for a
+// sender who may not see the recipient's presence. Every reply comes from
+// server, the processing server's JID, goes to the original sender's full
+// JID, carries the original id and none of the original message's other
+// children; rules are echoed as Error.Reply echoes them. Replies returns
+// nil when there is nothing to send. Each call returns new elements.
+//
+// When Proceed reports true, the replies are notify events about a
+// delivery that has not happened yet: send them once it has.
 func (r Result) Replies(server string) []*etree.Element {
+	q := r.req.req
+	if q == nil || q.silent {
+		return nil
+	}
 	var out []*etree.Element
-	req := r.req
-	for i, ru := range req.rulesOrNil() {
+	for i, ru := range q.rules {
 		if r.notified.has(i) {
-			out = append(out, req.event(server, ActionNotify, ru))
+			out = append(out, q.event(server, ActionNotify, ru))
 		}
 	}
 	if r.overrider > 0 {
-		switch ru := req.rules[r.overrider-1]; ru.Action {
+		switch ru := q.rules[r.overrider-1]; ru.Action {
 		case ActionAlert:
-			out = append(out, req.event(server, ActionAlert, ru))
+			out = append(out, q.event(server, ActionAlert, ru))
 		case ActionError:
 			// §3.4.3: the event's <amp/> in an error, with the rule in
 			// <failed-rules/>.
-			m := req.event(server, ActionError, ru)
-			addAttr(m, "type", "error")
-			m.AddChild(errorElement(ErrFailedRules, []rule{ru}, req.p.maxValueLen))
+			m := q.event(server, ActionError, ru)
+			m.CreateAttr("type", "error")
+			m.AddChild(errorElement(ErrFailedRules, []rule{ru}, q.p.maxValueLen))
 			out = append(out, m)
 		}
 	}
 	if r.unavailable {
-		m := reply(req.msg, server, "error")
-		m.AddChild(ampElement(req.perHop, req.rules[:min(len(req.rules), req.p.maxRules)], req.p.maxValueLen))
+		m := startReply(etree.NewElement("message"), q.stanza, server, "error")
+		m.AddChild(ampElement(q.perHop, q.echoed(), q.p.maxValueLen))
 		m.AddChild(errorElement(ErrServiceUnavailable, nil, 0))
 		out = append(out, m)
 	}
@@ -82,40 +89,57 @@ func (r Result) Replies(server string) []*etree.Element {
 
 // event returns the event with status for ru (§3.4.1, §3.4.4, §4.1): its
 // <amp/> names the original sender and recipient.
-func (r *request) event(server string, status Action, ru rule) *etree.Element {
-	// The three elements, their attributes and children in one allocation:
-	// building them one by one costs 15 allocations, and BenchmarkNotify's
-	// budget does not allow it.
+func (q *request) event(server string, status Action, ru rule) *etree.Element {
+	// The three elements, their attributes and children in one allocation,
+	// where building them one by one takes 15 (BenchmarkNotify).
 	s := new(struct {
 		msg, amp, rule     etree.Element
-		msgAttr            [4]etree.Attr
+		msgAttr            [5]etree.Attr
 		ampAttr            [4]etree.Attr
 		ruleAttr           [3]etree.Attr
-		msgChild, ampChild [1]etree.Token
+		msgChild, ampChild [2]etree.Token
 	})
 	s.msg = etree.Element{Tag: "message", Attr: s.msgAttr[:0], Child: s.msgChild[:0]}
 	s.amp = etree.Element{Tag: "amp", Attr: s.ampAttr[:0], Child: s.ampChild[:0]}
 	s.rule = etree.Element{Tag: "rule", Attr: s.ruleAttr[:0]}
-	m := startReply(&s.msg, r.msg, r.stanza, server, "")
+	m := startReply(&s.msg, q.stanza, server, "")
 	m.AddChild(&s.amp)
 	addAttr(&s.amp, "xmlns", NS)
 	addAttr(&s.amp, "status", string(status))
-	if r.stanza.from != "" {
-		addAttr(&s.amp, "from", r.stanza.from)
+	if q.stanza.from != "" {
+		addAttr(&s.amp, "from", q.stanza.from)
 	}
-	if r.stanza.to != "" {
-		addAttr(&s.amp, "to", r.stanza.to)
+	if q.stanza.to != "" {
+		addAttr(&s.amp, "to", q.stanza.to)
 	}
 	s.amp.AddChild(&s.rule)
-	writeRule(&s.rule, ru, r.p.maxValueLen)
+	writeRule(&s.rule, ru, q.p.maxValueLen)
+	return m
+}
+
+// startReply makes m, a new <message/>, the start of a reply to the
+// message st: in its namespace, from server to its sender, with its id,
+// and of type typ when typ is not empty. It returns m.
+func startReply(m *etree.Element, st stanza, server string, typ string) *etree.Element {
+	for _, a := range [...][2]string{
+		{"xmlns", st.ns},
+		{"from", server},
+		{"to", st.from},
+		{"id", st.id},
+		{"type", typ},
+	} {
+		if a[1] != "" {
+			addAttr(m, a[0], a[1])
+		}
+	}
 	return m
 }
 
 // addAttr adds the unprefixed attribute key=value to el, an element being
-// built that has no attribute key yet. It skips CreateAttr's search for an
-// attribute of the same name (BenchmarkNotify); the attribute is a copy of
-// el's first one, made by CreateAttr, so that it keeps the owner element
-// that Attr.Element returns.
+// built that has no attribute key yet, without CreateAttr's search for one
+// of the same name (BenchmarkNotify). CreateAttr is the one way to make an
+// attribute that el owns (Attr.Element), so the first is made with it and
+// the others are copies of the first, which keep their owner.
 func addAttr(el *etree.Element, key, value string) {
 	if len(el.Attr) == 0 {
 		el.CreateAttr(key, value)
@@ -124,32 +148,6 @@ func addAttr(el *etree.Element, key, value string) {
 	a := el.Attr[0]
 	a.Space, a.Key, a.Value = "", key, value
 	el.Attr = append(el.Attr, a)
-}
-
-// reply returns the start of a reply to msg: a <message/> in msg's
-// namespace from server to msg's sender, with msg's id and type typ when
-// it is not empty.
-func reply(msg *etree.Element, server string, typ string) *etree.Element {
-	return startReply(etree.NewElement("message"), msg, readStanzaAttrs(msg), server, typ)
-}
-
-// startReply makes m, a new <message/>, the start of a reply to msg, whose
-// attributes are stanza, as reply says, and returns it.
-func startReply(m, msg *etree.Element, stanza stanzaAttrs, server string, typ string) *etree.Element {
-	if ns := msg.NamespaceURI(); ns != "" {
-		addAttr(m, "xmlns", ns)
-	}
-	for _, a := range [...][2]string{
-		{"from", server},
-		{"to", stanza.from},
-		{"id", stanza.id},
-		{"type", typ},
-	} {
-		if a[1] != "" {
-			addAttr(m, a[0], a[1])
-		}
-	}
-	return m
 }
 
 // Event is an AMP reply as a client or bot receives it: an alert or notify
@@ -183,24 +181,24 @@ func ParseEvent(msg *etree.Element) *Event {
 	if !isMessage(msg) {
 		return nil
 	}
-	el := findAMP(msg)
-	if el == nil {
+	el, isEvent := findAMP(msg)
+	st := readStanza(msg)
+	if el == nil || (!isEvent && st.typ != "error") {
 		return nil
 	}
-	status, hasStatus := attrLookup(el, "status")
-	isError := attrValue(msg, "type") == "error"
-	if !hasStatus && !isError {
-		return nil
+	attr := func(key string) string {
+		v, _ := etreexml.Attr(el, key)
+		return v
 	}
 	ev := &Event{
-		ID:     attrValue(msg, "id"),
-		Status: Action(status),
-		From:   attrValue(el, "from"),
-		To:     attrValue(el, "to"),
-		PerHop: attrValue(el, "per-hop") == "true",
+		ID:     st.id,
+		Status: Action(attr("status")),
+		From:   attr("from"),
+		To:     attr("to"),
+		PerHop: attr("per-hop") == "true",
+		Rules:  ruleValues(readRules(el, NS, nil)),
 	}
-	ev.Rules = ruleValues(readRules(el, NS, nil))
-	if isError {
+	if st.typ == "error" {
 		ev.Err = readError(msg)
 	}
 	return ev

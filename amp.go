@@ -1,29 +1,36 @@
 // Package amp implements XEP-0079: Advanced Message Processing.
 //
-// A server calls it from its message-routing hooks. The package parses the
+// A server calls it from its message-routing hooks. The package reads the
 // <amp/> rule set a sender put on a <message/>, validates it against the
-// server's configuration, decides what the rules say about the delivery the
-// server is about to make, and builds the stanzas the server sends back:
-// validation errors, alert and notify events, the error of the "error"
-// action and service-unavailable for a next hop without AMP. It performs no
-// I/O, reads no clock and keeps no state: the time, the delivery outcome, the
-// sender's presence authorization and the server's identity are arguments,
-// and the caller's elements are never modified. Every value it returns is
-// the caller's: nothing the caller does later changes it.
+// server's configuration, decides what the rules say about each delivery
+// the server is about to make, and builds the stanzas the server sends
+// back: validation errors, alert and notify events, the error of the
+// "error" action and service-unavailable for a next hop without AMP. It
+// performs no I/O, reads no clock and keeps no state: the time, the
+// delivery outcome, the sender's presence authorization and the server's
+// identity are arguments. The caller's elements are never modified, and
+// what the package read from them is its own: nothing the caller does to
+// an element later changes a [Request], a [Result] or an [*Error].
 //
-// A server makes a [Processor] from its [Config] when it starts, and calls
-// it at three points:
+// A message's life, as a server sees it:
 //
-//   - On receipt: [Processor.Parse] reads and validates the request. On an
-//     [*Error] the server sends [Error.Reply] to the sender and stops; on
-//     [ErrNoSender] or [ErrNotMessage] there is nobody to answer.
-//   - At the routing decision: [Request.Evaluate] the rules against the
-//     [Outcome]; send [Result.Replies]; when [Result.Proceed] reports true,
-//     pass [Result.Message] on, otherwise stop.
-//   - On later steps: when direct delivery fails, evaluate
-//     [Result.Remaining] for storage; when a stored message is dispatched,
-//     Parse it again and evaluate it with the time of dispatch. No rule
-//     fires twice.
+//   - Receipt: [Processor.Parse] reads and validates the request. On an
+//     [*Error] the server sends [Error.Reply] to the sender and stops.
+//   - Each routing decision (deliver to a session, store offline, route on,
+//     nobody to deliver to): [Request.Evaluate] the rules against that
+//     [Outcome]. When [Result.Proceed] reports false, send
+//     [Result.Replies] at once and stop. Otherwise pass [Result.Message]
+//     on, and send Result.Replies (the notify events of that delivery)
+//     once the delivery has happened: acknowledged by the client, written,
+//     or committed to storage.
+//   - A delivery that fails (the session is gone, storage is full): no rule
+//     of its Result has fired yet, so evaluate [Result.Request] again with
+//     the next outcome. The sender never hears "direct" for a message that
+//     was not delivered, and no rule is lost.
+//   - Dispatch of a stored message: [Processor.Resume] reads the rules it
+//     was stored with. An accepted request is honoured, not validated
+//     again, and when the sender may no longer see the recipient's
+//     presence its rules still act but send nothing (§9).
 //
 // Conformance: every condition (deliver, expire-at, match-resource), every
 // action (alert, drop, error, notify), per-hop processing, validation with
@@ -36,10 +43,11 @@
 package amp
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 )
 
@@ -57,7 +65,6 @@ const (
 )
 
 // Hop says where on the route of a message the processing server stands.
-// Any value other than HopEdge counts as HopTransit.
 type Hop uint8
 
 const (
@@ -70,8 +77,7 @@ const (
 )
 
 // NextHop says whether the message leaves this server for another one and,
-// if so, whether that server supports AMP. A value other than the three
-// below counts as NextHopAMP.
+// if so, whether that server supports AMP.
 type NextHop uint8
 
 const (
@@ -93,18 +99,12 @@ const (
 type Presence bool
 
 const (
-	// PresenceDenied is the zero value: alert, error and notify rules, whose
-	// events could reveal the recipient's presence, are refused as not
-	// acceptable.
+	// PresenceDenied is the zero value. Parse refuses alert, error and
+	// notify rules, whose events could reveal the recipient's presence, as
+	// not acceptable; Resume keeps them but sends nothing.
 	PresenceDenied Presence = false
 	// PresenceAuthorized allows every rule.
 	PresenceAuthorized Presence = true
-)
-
-// Default limits of Config.
-const (
-	DefaultMaxRules    = 32
-	DefaultMaxValueLen = 256
 )
 
 // Config is a server's AMP configuration, checked by [NewProcessor]. The
@@ -125,7 +125,10 @@ type Config struct {
 	// MaxValueLen is the longest value attribute, in bytes, that a rule
 	// may carry; a longer one fails its rule as not acceptable. Replies cut
 	// longer values, and condition and action names that XEP-0079 does not
-	// define, to this length. Default (0): 256. Negative is an error.
+	// define, to this length. Default (0): 256. Negative is an error, and
+	// so is a length too short for a value of a supported condition: 20
+	// for expire-at (an XEP-0082 DateTime), 7 for deliver, 5 for
+	// match-resource.
 	MaxValueLen int
 	// RootFeatures also lists the supported actions and conditions at the
 	// root of service discovery, for clients that look for them there.
@@ -134,9 +137,10 @@ type Config struct {
 }
 
 // Processor applies a checked Config. It is safe for concurrent use, and
-// never changes once made. A nil *Processor behaves as the one that
-// NewProcessor(Config{}) returns.
+// never changes once made. A nil *Processor, and the zero Processor,
+// behave as the one that NewProcessor(Config{}) returns.
 type Processor struct {
+	made         bool  // by NewProcessor: a zero Processor is the default one
 	actions      uint8 // the supported actions, as Action.bit says
 	conditions   uint8 // the supported conditions, as Condition.bit says
 	maxRules     int
@@ -144,25 +148,16 @@ type Processor struct {
 	rootFeatures bool
 }
 
-// defaultProcessor is what a nil *Processor stands for. It is never
-// modified.
-var defaultProcessor = &Processor{
-	actions:     1<<len(allActions) - 1,
-	conditions:  1<<len(allConditions) - 1,
-	maxRules:    DefaultMaxRules,
-	maxValueLen: DefaultMaxValueLen,
-}
+// defaultProcessor is what a nil or zero Processor stands for.
+var defaultProcessor, _ = NewProcessor(Config{})
 
 // NewProcessor checks c and returns a Processor that applies it. It
 // returns an error, and no Processor, for an action or condition that
-// XEP-0079 does not define, a repeated one, an empty non-nil list, or a
-// negative limit: a server should refuse to start with it.
+// XEP-0079 does not define, a repeated one, an empty non-nil list, a
+// negative limit, or a MaxValueLen too short for the values of a supported
+// condition: a server should refuse to start with it.
 func NewProcessor(c Config) (*Processor, error) {
-	p := &Processor{
-		maxRules:     c.MaxRules,
-		maxValueLen:  c.MaxValueLen,
-		rootFeatures: c.RootFeatures,
-	}
+	p := &Processor{made: true, maxRules: c.MaxRules, maxValueLen: c.MaxValueLen, rootFeatures: c.RootFeatures}
 	var err error
 	if p.actions, err = supported("action", allActions[:], c.Actions); err != nil {
 		return nil, err
@@ -177,10 +172,15 @@ func NewProcessor(c Config) (*Processor, error) {
 		return nil, fmt.Errorf("amp: Config.MaxValueLen is %d, less than 0", c.MaxValueLen)
 	}
 	if p.maxRules == 0 {
-		p.maxRules = DefaultMaxRules
+		p.maxRules = 32
 	}
 	if p.maxValueLen == 0 {
-		p.maxValueLen = DefaultMaxValueLen
+		p.maxValueLen = 256
+	}
+	for _, c := range members(allConditions[:], p.conditions) {
+		if need := c.shortestValueRoom(); p.maxValueLen < need {
+			return nil, fmt.Errorf("amp: Config.MaxValueLen is %d: %s needs values of %d bytes", p.maxValueLen, c, need)
+		}
 	}
 	return p, nil
 }
@@ -225,9 +225,9 @@ func members[T interface {
 	return out
 }
 
-// orDefault returns p, or the default Processor when p is nil.
+// orDefault returns p, or the default Processor when p is nil or zero.
 func (p *Processor) orDefault() *Processor {
-	if p == nil {
+	if p == nil || !p.made {
 		return defaultProcessor
 	}
 	return p
@@ -246,60 +246,30 @@ func (p *Processor) Config() Config {
 	}
 }
 
-func (p *Processor) supportsAction(a Action) bool { return p.actions&a.bit() != 0 }
-
-func (p *Processor) supportsCondition(c Condition) bool { return p.conditions&c.bit() != 0 }
-
-// isMessage reports whether el is a <message/> stanza: in jabber:client,
-// jabber:server, jabber:component:accept, or no namespace (a bare stanza as
-// a tool reads it).
-func isMessage(el *etree.Element) bool {
-	if el == nil || el.Tag != "message" {
-		return false
-	}
-	switch ns := namespaceOf(el); {
-	case el.Space != "" && ns == "":
-		return false // an unbound prefix
-	case ns == "jabber:client", ns == "jabber:server", ns == "jabber:component:accept", ns == "":
-		return true
-	}
-	return false
-}
-
-// namespaceOf returns el.NamespaceURI(), looking first at el's own
-// declaration of its default namespace, where a stanza has it, by pointer:
-// etree's lookup copies each attribute (BenchmarkNoAMP).
-func namespaceOf(el *etree.Element) string {
-	if el.Space == "" {
-		for i := range el.Attr {
-			if a := &el.Attr[i]; a.Space == "" && a.Key == "xmlns" {
-				return a.Value
-			}
-		}
-	}
-	return el.NamespaceURI()
-}
-
-// Request is the AMP request of one message, read and validated by
-// [Processor.Parse], and the facts Parse was given about it. A Request
-// never changes; the zero Request is a message without a request whose
-// element is unknown.
+// Request is the AMP request of one message, read by [Processor.Parse] or
+// [Processor.Resume], with the facts it was read with. It holds its own
+// copy of everything it needs, the message included, and never changes.
+// The zero Request is a message without a request whose element is
+// unknown.
 type Request struct {
+	// msg is the caller's element of a message without a request, which
+	// Message returns as it is; nil when req is set.
 	msg *etree.Element
-	// req is the request, nil for a message without one. Apart, so that
-	// a Request is two words: BenchmarkNoAMP pays for copying it.
-	req *request
+	req *request // nil for a message without a request
 }
 
-// request is what Parse read and was told about a request.
+// request is what Parse or Resume read and was told about a request. It
+// is never modified once made.
 type request struct {
-	msg    *etree.Element
 	p      *Processor
+	msg    etreexml.Frozen // the message, standing alone, without its <amp/> but at a transit hop
+	ampAt  int             // the index in msg.Child of its first <amp/>
 	hop    Hop
 	perHop bool
-	rules  []rule      // never modified once Parse returns
-	stanza stanzaAttrs // the message's from, to, id and type
-	target string      // the resource of the message's to: the one the sender addressed
+	silent bool // resumed for a sender who may not see the recipient's presence
+	rules  []rule
+	stanza stanza
+	target string // the resource of the message's to: the one the sender addressed
 	// few holds the rules of a request that has few, so that the request
 	// and its rules take one allocation (BenchmarkEvaluate).
 	few [3]rule
@@ -313,8 +283,8 @@ type request struct {
 // A message without an <amp/> child in the AMP namespace (whatever its
 // prefix), one whose <amp/> has a status attribute (an event, never
 // processed again), and one of type error carry no request: Parse returns a
-// Request without rules and a nil error, and evaluating it lets the message
-// go on unchanged.
+// Request without rules that holds msg itself, which Result.Message
+// returns unchanged, and a nil error.
 //
 // Parse returns an [*Error] for a request the server refuses, which
 // [Error.Reply] answers. Every rule is checked before any answer: a request
@@ -336,116 +306,141 @@ type request struct {
 // Parse returns an error wrapping [ErrNotMessage] when msg is nil or is not
 // a <message/> in jabber:client, jabber:server, jabber:component:accept or
 // no namespace, and [ErrNoSender] for a request without a from attribute.
-// There is nobody to answer these: the server drops the message.
+// There is nobody to answer these: the server drops the message. A hop
+// other than HopEdge and HopTransit is an error too.
 //
 // Repeated attributes, which XML forbids but encoding/xml accepts, are seen
 // only when msg was read with etree's ReadSettings.PreserveDuplicateAttrs:
 // by default etree keeps the last of them.
 func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Request, error) {
-	if !isMessage(msg) {
-		return Request{}, notMessage(msg)
+	if hop != HopEdge && hop != HopTransit {
+		return Request{}, fmt.Errorf("amp: Hop %d is neither HopEdge nor HopTransit", hop)
 	}
-	if hop != HopEdge {
-		hop = HopTransit
-	}
-	amp := findAMP(msg)
-	if amp == nil || hasAttr(amp, "status") {
+	q, amp, err := p.orDefault().read(msg, hop)
+	switch {
+	case err != nil:
+		return Request{}, err
+	case q == nil:
 		return Request{msg: msg}, nil
 	}
-	return p.orDefault().parse(msg, amp, hop, presence)
-}
-
-// parse is Parse for a message with an <amp/> child, amp, that is not an
-// event.
-func (p *Processor) parse(msg, amp *etree.Element, hop Hop, presence Presence) (Request, error) {
-	stanza := readStanzaAttrs(msg)
-	switch {
-	case stanza.typ == "error":
-		return Request{msg: msg}, nil
-	case stanza.from == "":
-		return Request{}, ErrNoSender
-	}
-	req := &request{msg: msg, p: p, hop: hop, stanza: stanza, target: resourcePart(stanza.to)}
-	req.rules = readRules(amp, NS, req.few[:])
-	perHop, perHopSet := attrLookup(amp, "per-hop")
-	req.perHop = perHop == "true"
-	switch {
-	case perHopSet && perHop != "true" && perHop != "false":
-		return Request{}, req.badRequest(fmt.Sprintf("per-hop is %q, not true or false", perHop))
-	case repeatedAttr(amp, "per-hop"):
-		return Request{}, req.badRequest("per-hop is repeated")
-	case hop == HopTransit && !req.perHop:
-		return Request{msg, req}, nil // no rule applies here (§2.1.2)
-	case stanza.id == "":
-		return Request{}, req.badRequest("the message has no id")
-	case len(req.rules) == 0:
-		return Request{}, req.badRequest("the request has no rule")
-	case len(req.rules) > p.maxRules:
-		past := req.rules[p.maxRules:min(len(req.rules), 2*p.maxRules)]
-		return Request{}, req.refusal(ErrNotAcceptable, p.maxRules, past,
-			fmt.Errorf("more than %d rules", p.maxRules))
-	}
-	if err := req.validate(presence); err != nil {
+	if err := q.validate(amp, presence); err != nil {
 		return Request{}, err
 	}
-	return Request{msg, req}, nil
+	q.own(msg, amp)
+	return Request{req: q}, nil
 }
 
-// CheckRule reports whether p accepts r on a request at an edge server from
-// a sender with presence: nil when it does, and otherwise an [*Error] whose
-// Kind is the kind r fails with and whose Err says why. It is the check
-// Parse applies to each rule, for tools and clients that check a rule
-// alone; the Error answers no message, so its Reply is nil.
-func (p *Processor) CheckRule(r Rule, presence Presence) error {
-	p = p.orDefault()
-	ru := rule{Rule: r, written: r.nonEmpty()}
-	kind, why := p.check(&ru, HopEdge, presence)
-	if kind == nil {
-		return nil
-	}
-	return &Error{Kind: kind, Rules: []Rule{r}, Err: why}
-}
-
-// MayHaveRequest reports, without parsing, whether raw, the bytes of one
-// whole stanza as it arrived on an XMPP stream, may carry an AMP request.
-// When it returns false, [Processor.Parse] finds no request in that stanza,
-// so a server can skip parsing stanzas it otherwise passes on as bytes.
-// When it returns true the stanza may or may not carry one.
+// Resume reads the request of a message this server accepted and stored,
+// as Result.Message wrote it, to evaluate its rules when the message is
+// dispatched (§10). The request is not validated again: a configuration or
+// a presence authorization that changed since it was accepted never
+// refuses it, and its rules keep their meaning. When presence is
+// PresenceDenied, the sender may no longer see the recipient's presence
+// (§9): the rules still act, and a met alert, drop or error rule still
+// stops the delivery, but its Results send no replies.
 //
-// It returns true when raw contains any of:
-//   - the AMP namespace, http://jabber.org/protocol/amp, as bytes;
-//   - "&#", a character reference, which can spell the namespace in an
-//     attribute value (&#x68;ttp://...) without its bytes appearing; the
-//     predefined entities (&amp; and the like) stand for characters the
-//     namespace does not contain, and XMPP forbids other entities;
-//   - ":amp", a prefixed <x:amp> element, whose prefix may have been
-//     declared on the stream header rather than in raw.
-//
-// raw must be UTF-8 (the only encoding XMPP allows). The check is a few
-// byte searches; it does not tell requests from events or from the string
-// in a body.
-func MayHaveRequest(raw []byte) bool {
-	return bytes.Contains(raw, []byte(NS)) ||
-		bytes.Contains(raw, []byte("&#")) ||
-		bytes.Contains(raw, []byte(":amp"))
+// A message without a request is returned as Parse returns it. Resume
+// returns an error wrapping ErrNotMessage as Parse does, and an error
+// naming the rule for a rule that XEP-0079 does not define, which this
+// package never stores: the stored message is not one Result.Message
+// wrote.
+func (p *Processor) Resume(stored *etree.Element, presence Presence) (Request, error) {
+	q, amp, err := p.orDefault().read(stored, HopEdge)
+	switch {
+	case err != nil:
+		return Request{}, err
+	case q == nil:
+		return Request{msg: stored}, nil
+	}
+	for i := range q.rules {
+		ru := &q.rules[i]
+		if ru.Action.bit() == 0 || ru.Condition.bit() == 0 {
+			return Request{}, fmt.Errorf("amp: stored request: rule %d: condition %q, action %q", i+1,
+				cut(string(ru.Condition), 64), cut(string(ru.Action), 64))
+		}
+		var err error
+		if ru.at, err = checkValue(ru.Condition, ru.Value); err != nil {
+			return Request{}, fmt.Errorf("amp: stored request: rule %d: %w", i+1, err)
+		}
+	}
+	q.silent = presence == PresenceDenied
+	q.own(stored, amp)
+	return Request{req: q}, nil
 }
 
-// Rules returns a copy of the request's rules as written and its per-hop
-// flag. It returns the zero RuleSet for a message without a request.
-func (r Request) Rules() RuleSet {
-	if r.req == nil {
-		return RuleSet{}
+// read reads the request of msg for a server at hop: nil, with the <amp/>
+// element, when msg carries none. It returns ErrNotMessage and
+// ErrNoSender, and a refusal for what no server accepts.
+func (p *Processor) read(msg *etree.Element, hop Hop) (*request, *etree.Element, error) {
+	if !isMessage(msg) {
+		return nil, nil, notMessage(msg)
 	}
-	return RuleSet{PerHop: r.req.perHop, Rules: ruleValues(r.req.rules)}
+	amp, isEvent := findAMP(msg)
+	if amp == nil || isEvent {
+		return nil, nil, nil
+	}
+	st := readStanza(msg)
+	switch {
+	case st.typ == "error":
+		return nil, nil, nil
+	case st.from == "":
+		return nil, nil, ErrNoSender
+	}
+	q := &request{p: p, hop: hop, stanza: st, target: resourcePart(st.to)}
+	q.rules = readRules(amp, NS, q.few[:])
+	perHop, perHopSet := etreexml.Attr(amp, "per-hop")
+	q.perHop = perHop == "true"
+	switch {
+	case perHopSet && perHop != "true" && perHop != "false":
+		return nil, nil, q.badRequest(fmt.Sprintf("per-hop is %q, not true or false", cut(perHop, p.maxValueLen)))
+	case repeatedAttr(amp, "per-hop"):
+		return nil, nil, q.badRequest("per-hop is repeated")
+	}
+	return q, amp, nil
+}
+
+// own gives q its own copy of msg, whose <amp/> is amp. At an edge server
+// the copy leaves the <amp/> out: what the request says is in q.rules,
+// written again when the message is routed on. At a transit hop, where the
+// rules were not checked, the <amp/> is kept as it is.
+func (q *request) own(msg, amp *etree.Element) {
+	if q.hop == HopTransit {
+		q.msg = etreexml.Freeze(msg)
+	} else {
+		q.msg = etreexml.FreezeWithout(msg, NS, "amp")
+	}
+	q.ampAt = amp.Index()
+}
+
+// isMessage reports whether el is a <message/> stanza: in jabber:client,
+// jabber:server, jabber:component:accept, or no namespace (a bare stanza as
+// a tool reads it).
+func isMessage(el *etree.Element) bool {
+	if el == nil || el.Tag != "message" {
+		return false
+	}
+	switch ns := el.NamespaceURI(); {
+	case el.Space != "" && ns == "":
+		return false // an unbound prefix
+	case ns == "jabber:client", ns == "jabber:server", ns == "jabber:component:accept", ns == "":
+		return true
+	}
+	return false
 }
 
 // Outcome is the delivery the server is about to make, stated by the caller.
 type Outcome struct {
-	// Delivery is the server's default behaviour for the message. An empty
-	// Delivery meets no deliver or match-resource rule.
+	// Delivery is the server's default behaviour for the message: one of
+	// the five values of the deliver condition. Any other value, the empty
+	// one included, is an error of Evaluate.
 	Delivery Delivery
-	// Resource is the resource the message would be delivered to: empty
-	// for a bare JID such as a room, and for storage.
+	// Resource is the resource of the destination: the resource of the
+	// session a message is delivered to, whether the message was addressed
+	// to a full or a bare JID. It is empty only for a destination that has
+	// no resource (a room, offline storage). When the server delivers one
+	// message to several sessions at once (RFC 6121 §8.5.2.1.1, a message
+	// to a bare JID), evaluate it once, with the resource of any one of
+	// them: none is the intended resource, so each gives the same answer.
 	Resource string
 	// Time is the time of dispatch, compared with expire-at values. When
 	// the message is about to be stored it is the time of storage: an
@@ -454,8 +449,20 @@ type Outcome struct {
 	// no expire-at rule.
 	Time time.Time
 	// NextHop says whether the message is routed on to another server.
-	// Default: NextHopLocal.
+	// Default: NextHopLocal. A value other than the three NextHop
+	// constants is an error of Evaluate.
 	NextHop NextHop
+}
+
+// check returns the error for an Outcome the rules cannot be judged by.
+func (o Outcome) check() error {
+	if _, err := checkValue(ConditionDeliver, string(o.Delivery)); err != nil {
+		return fmt.Errorf("amp: Outcome.Delivery %q is not direct, forward, gateway, none or stored", cut(string(o.Delivery), 64))
+	}
+	if o.NextHop > NextHopNoAMP {
+		return fmt.Errorf("amp: Outcome.NextHop %d is not NextHopLocal, NextHopAMP or NextHopNoAMP", o.NextHop)
+	}
+	return nil
 }
 
 // Evaluate processes the request's rules against the delivery the server
@@ -463,118 +470,57 @@ type Outcome struct {
 // an event and processing goes on; the first met alert, drop or error rule
 // ends processing and overrides the default behaviour. When the rules leave
 // the default behaviour standing and o.NextHop is NextHopNoAMP, the sender
-// gets service-unavailable instead (§2.2.4).
+// gets service-unavailable instead (§2.2.4). Only the rules that apply at
+// this server are met (see appliesHere). A Request without rules, the zero
+// one included, meets nothing.
 //
-// At a transit hop nothing is met unless the request says per-hop='true';
-// match-resource rules are met only where the server delivers the message
-// itself (NextHopLocal at an edge). A Request without rules, the zero one
-// included, meets nothing.
-func (r Request) Evaluate(o Outcome) Result {
-	res := Result{msg: r.msg, req: r.req, stored: o.Delivery == DeliveryStored, nextHop: o.NextHop}
-	req := r.req
-	if req == nil {
-		return res
+// Evaluate returns an error, and the zero Result, for an Outcome whose
+// Delivery or NextHop is not one the package defines.
+func (r Request) Evaluate(o Outcome) (Result, error) {
+	if err := o.check(); err != nil {
+		return Result{}, err
 	}
-	if req.hop == HopEdge || req.perHop {
-		// match-resource rules are met only where this server delivers the
-		// message itself.
-		delivers := req.hop == HopEdge && o.NextHop == NextHopLocal
-		for i := range req.rules {
-			ru := &req.rules[i]
-			if ru.skip || !ru.met(o, req.target, delivers) {
-				continue
-			}
-			if ru.Action == ActionNotify {
-				// A notify rule sends its event and processing goes on.
-				res.notified.add(i)
-				continue
-			}
-			// The first met alert, drop or error rule ends processing.
-			res.overrider = i + 1
-			return res
+	res := Result{req: r, delivery: o.Delivery, nextHop: o.NextHop}
+	q := r.req
+	if q == nil {
+		return res, nil
+	}
+	for i := range q.rules {
+		ru := &q.rules[i]
+		if !q.appliesHere(ru, o.NextHop) || !ru.met(o, q.target) {
+			continue
 		}
+		if ru.Action == ActionNotify {
+			// A notify rule sends its event and processing goes on.
+			res.notified.add(i)
+			continue
+		}
+		// The first met alert, drop or error rule ends processing.
+		res.overrider = i + 1
+		return res, nil
 	}
 	res.unavailable = o.NextHop == NextHopNoAMP
-	return res
+	return res, nil
 }
 
-// Result is what the rules of a request say about one delivery. It holds
-// everything it reports: later calls, on the same Request or any other,
-// do not change it. The zero Result proceeds, with no message to pass on
-// and nothing to send.
+// Result is what the rules of a request say about one delivery. It never
+// changes, whatever the caller does next. The zero Result proceeds, with
+// no message to pass on and nothing to send.
 type Result struct {
-	msg         *etree.Element
-	req         *request // nil for a message without a request
-	stored      bool     // the message is about to be stored
+	req         Request
+	delivery    Delivery
 	nextHop     NextHop
 	overrider   int      // 1 + the index of the rule that overrode the default behaviour; 0 when none did
 	unavailable bool     // the next hop lacks AMP (§2.2.4)
 	notified    indexSet // the met notify rules
 }
 
-// Proceed reports whether the server goes on with its default behaviour:
-// true for a message without a request, and when no rule overrode the
-// default and the next hop does not lack AMP.
-func (r Result) Proceed() bool {
-	return r.overrider == 0 && !r.unavailable
-}
-
-// Action returns the action of the met rule that overrode the default
-// behaviour: ActionAlert, ActionDrop or ActionError; "" when none did.
-func (r Result) Action() Action {
-	rule, _ := r.Rule()
-	return rule.Action
-}
-
-// Rule returns the met rule that overrode the default behaviour, as
-// written, and false when there is none.
-func (r Result) Rule() (Rule, bool) {
-	if r.overrider == 0 {
-		return Rule{}, false
-	}
-	return r.req.rules[r.overrider-1].Rule, true
-}
-
-// Notified returns the met notify rules, in document order, or nil.
-func (r Result) Notified() []Rule {
-	var out []Rule
-	for i, ru := range r.req.rulesOrNil() {
-		if r.notified.has(i) {
-			out = append(out, ru.Rule)
-		}
-	}
-	return out
-}
-
-// ServiceUnavailable reports whether the message is refused because the
-// rules left the default behaviour standing and it would be routed on to a
-// server without AMP (§2.2.4).
-func (r Result) ServiceUnavailable() bool {
-	return r.unavailable
-}
-
-// Remaining returns the request with only the rules that have not fired,
-// to evaluate at a later step of the same message: when direct delivery
-// fails and the message is stored instead, for example.
-func (r Result) Remaining() Request {
-	if r.notified.empty() && r.overrider == 0 {
-		return Request{r.msg, r.req}
-	}
-	rest := *r.req
-	rest.rules = rest.few[:0]
-	for i, ru := range r.req.rules {
-		if !r.notified.has(i) && i != r.overrider-1 {
-			rest.rules = append(rest.rules, ru)
-		}
-	}
-	return Request{r.msg, &rest}
-}
-
-// indexSet is a set of rule indexes. The first 64 cost no allocation
+// indexSet is a set of rule indexes. The first 64 take no allocation: an
+// evaluation that meets a notify rule would otherwise take one
 // (BenchmarkEvaluate).
 type indexSet struct {
 	low  uint64
-	high []uint64 // indexes from 64 on, 64 a word
+	more []int // indexes from 64 on, in increasing order
 }
 
 func (s *indexSet) add(i int) {
@@ -582,131 +528,106 @@ func (s *indexSet) add(i int) {
 		s.low |= 1 << i
 		return
 	}
-	w := i/64 - 1
-	for len(s.high) <= w {
-		s.high = append(s.high, 0)
-	}
-	s.high[w] |= 1 << (i % 64)
+	s.more = append(s.more, i)
 }
 
 func (s indexSet) has(i int) bool {
 	if i < 64 {
 		return s.low&(1<<i) != 0
 	}
-	w := i/64 - 1
-	return w < len(s.high) && s.high[w]&(1<<(i%64)) != 0
+	for _, j := range s.more {
+		if j == i {
+			return true
+		}
+	}
+	return false
 }
 
-func (s indexSet) empty() bool { return s.low == 0 && s.high == nil }
+// Proceed reports whether the server goes on with the delivery it
+// evaluated: true for a message without a request, and when no rule
+// overrode the default behaviour and the next hop does not lack AMP.
+func (r Result) Proceed() bool {
+	return r.overrider == 0 && !r.unavailable
+}
 
-// rulesOrNil returns r's rules, or nil when r is nil.
-func (r *request) rulesOrNil() []rule {
-	if r == nil {
-		return nil
-	}
-	return r.rules
+// Request returns the request r was evaluated from. When the delivery r
+// allowed fails (the session ended before the client acknowledged the
+// message, storage refused it), the server evaluates it again with the next
+// outcome: none of r's rules has fired, since r's replies were not sent.
+func (r Result) Request() Request {
+	return r.req
 }
 
 // Message returns the message the server passes on when Proceed reports
-// true, and nil otherwise. The caller's element is never modified; a
-// changed message is a copy.
+// true, and nil otherwise. Each call returns a new copy, which the
+// caller may change; the one exception is a message without a request,
+// which is the caller's own element, as given to Parse or Resume.
 //
-//   - A message without a request, or one routed on to another server or
-//     processed at a transit hop, is returned as it is, <amp/> included,
-//     since the next server processes it.
+//   - A message routed on to another server keeps its request, since the
+//     next server processes it: its rules as written, and per-hop, in an
+//     <amp/> in the AMP namespace (attributes XEP-0079 does not define,
+//     and <amp/> children after the first, are not kept). At a transit
+//     hop the message is passed on as it came, <amp/> included.
 //   - A message about to be stored keeps in its <amp/> only the rules that
-//     have not fired, as written, to be evaluated when it is dispatched; the
-//     <amp/> is removed when none remain.
+//     have not fired, as written, to be read by Resume when it is
+//     dispatched; the <amp/> is removed when none remain.
 //   - A message delivered to the recipient's sessions, forwarded, sent to
 //     a gateway or not delivered at all loses its <amp/>: the recipient's
 //     server does not pass the request on to the client.
 //
-// The zero Result, and one from the zero Request, return nil.
+// The copy declares the namespaces the message inherited from its
+// ancestors, so that it keeps its meaning on its own.
 func (r Result) Message() *etree.Element {
+	q := r.req.req
 	switch {
-	case !r.Proceed() || r.msg == nil:
+	case !r.Proceed():
 		return nil
-	case r.req == nil || r.req.hop == HopTransit || r.nextHop != NextHopLocal:
-		return r.msg
+	case q == nil:
+		return r.req.msg
+	case q.hop == HopTransit:
+		return q.msg.Element()
 	}
-	var keep *etree.Element
-	if r.stored {
-		if rest := r.Remaining().req; len(rest.rules) > 0 {
-			keep = ampElement(rest.perHop, rest.rules, 0)
+	out := q.msg.Element()
+	switch {
+	case r.nextHop != NextHopLocal:
+		out.InsertChildAt(q.ampAt, ampElement(q.perHop, q.rules, 0))
+	case r.delivery == DeliveryStored:
+		if rest := r.unfired(); len(rest) > 0 {
+			out.InsertChildAt(q.ampAt, ampElement(q.perHop, rest, 0))
 		}
-	}
-	return withoutAMP(r.msg, keep)
-}
-
-// withoutAMP returns a copy of msg without its <amp/> children in the AMP
-// namespace, with keep, if not nil, in the place of the first one. The
-// copy declares the namespaces, default and prefixed, that msg inherits
-// from its ancestors, so that it keeps its meaning on its own.
-func withoutAMP(msg *etree.Element, keep *etree.Element) *etree.Element {
-	out := msg.Copy()
-	first := -1
-	var children childNamespaces
-	for i := len(msg.Child) - 1; i >= 0; i-- {
-		if el, ok := msg.Child[i].(*etree.Element); ok && el.Tag == "amp" && children.of(msg, el) == NS {
-			out.RemoveChildAt(i)
-			first = i
-		}
-	}
-	if keep != nil && first >= 0 {
-		out.InsertChildAt(first, keep)
-	}
-	if decls := inheritedNS(msg); decls != nil {
-		out.Attr = append(decls, out.Attr...)
 	}
 	return out
 }
 
-// inheritedNS returns the namespace declarations in scope at el that its
-// ancestors make and el does not, nearest first, for the default namespace
-// and the prefixes el and its descendants use: what a copy of el needs to
-// keep their namespaces.
-func inheritedNS(el *etree.Element) []etree.Attr {
-	if el.Parent() == nil {
-		return nil
-	}
-	var used map[string]bool // the prefixes el and its descendants use, found once
-	declared := func(a etree.Attr, in []etree.Attr) bool {
-		for _, d := range in {
-			if d.Space == a.Space && d.Key == a.Key {
-				return true
-			}
-		}
-		return false
-	}
-	var decls []etree.Attr
-	for p := el.Parent(); p != nil; p = p.Parent() {
-		for _, a := range p.Attr {
-			isDecl := a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns")
-			if !isDecl || declared(a, el.Attr) || declared(a, decls) {
-				continue
-			}
-			if a.Space == "xmlns" && used == nil {
-				used = make(map[string]bool)
-				usedPrefixes(el, used)
-			}
-			if a.Space == "" || used[a.Key] {
-				decls = append(decls, etree.Attr{Space: a.Space, Key: a.Key, Value: a.Value})
-			}
+// unfired returns the rules of the request that r did not fire.
+func (r Result) unfired() []rule {
+	q := r.req.req
+	rest := make([]rule, 0, len(q.rules))
+	for i, ru := range q.rules {
+		if !r.notified.has(i) && i != r.overrider-1 {
+			rest = append(rest, ru)
 		}
 	}
-	return decls
+	return rest
 }
 
-// usedPrefixes adds to used the prefixes of the names of el and its
-// descendants.
-func usedPrefixes(el *etree.Element, used map[string]bool) {
-	used[el.Space] = true
-	for _, a := range el.Attr {
-		used[a.Space] = true
+// ErrNoSender and ErrNotMessage are errors for which there is nobody to
+// answer: Parse and Resume return them, or an error that wraps them, and
+// the server drops the message without a reply.
+var (
+	// ErrNoSender is a request whose message has no from attribute. A
+	// server stamps the sender's full JID on a message before it routes it.
+	ErrNoSender = errors.New("amp: the message has no from attribute")
+	// ErrNotMessage is an element that is not a <message/> stanza: nil,
+	// named otherwise, or in a namespace other than jabber:client,
+	// jabber:server, jabber:component:accept or none.
+	ErrNotMessage = errors.New("amp: not a message stanza")
+)
+
+// notMessage returns the error for msg, which is not a <message/> stanza.
+func notMessage(msg *etree.Element) error {
+	if msg == nil {
+		return fmt.Errorf("%w: nil element", ErrNotMessage)
 	}
-	for _, t := range el.Child {
-		if c, ok := t.(*etree.Element); ok {
-			usedPrefixes(c, used)
-		}
-	}
+	return fmt.Errorf("%w: <%s/> in namespace %q", ErrNotMessage, cut(msg.FullTag(), 64), cut(msg.NamespaceURI(), 64))
 }

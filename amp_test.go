@@ -35,7 +35,6 @@ func TestConditions(t *testing.T) {
 		return amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony", Time: tm}
 	}
 	rows = append(rows,
-		row{"deliver=direct/when-no-delivery-stated", rule(amp.ConditionDeliver, "", "direct"), recipient, amp.Outcome{}, false},
 		row{"expire-at/before", expire, recipient, direct(atTime.Add(-time.Nanosecond)), false},
 		row{"expire-at/at", expire, recipient, direct(atTime), true},
 		row{"expire-at/after", expire, recipient, direct(atTime.Add(time.Hour)), true},
@@ -91,9 +90,10 @@ func TestConditions(t *testing.T) {
 			t.Run(c.name+"/"+string(action), func(t *testing.T) {
 				r := c.rule
 				r.Action = action
-				// MaxValueLen is the value's length, shorter than some names:
-				// the limit is for refusals, an event echoes the rule as written.
-				p, err := amp.NewProcessor(amp.Config{MaxValueLen: len(r.Value)})
+				// MaxValueLen is as short as the condition allows, shorter than
+				// some names: the limit is for refusals, an event echoes the
+				// rule as written.
+				p, err := amp.NewProcessor(amp.Config{Conditions: []amp.Condition{r.Condition}, MaxValueLen: max(len(r.Value), valueRoom[r.Condition])})
 				require.NoError(t, err)
 				msg := message(t, c.to, "", rulesXML(r))
 				res := evaluate(t, p, msg, amp.HopEdge, c.o)
@@ -108,7 +108,7 @@ func TestConditions(t *testing.T) {
 				switch {
 				case !res.Proceed():
 				case c.o.NextHop != amp.NextHopLocal:
-					assert.Same(t, msg, res.Message(), "a message routed on is passed on unchanged")
+					assertXML(t, writeXML(msg), res.Message(), "a message routed on is passed on unchanged")
 				case c.o.Delivery == amp.DeliveryStored && !c.met:
 					assert.Equal(t, []amp.Rule{r}, kept(t, res.Message()).Rules, "a stored message keeps the rule that has not fired")
 				default:
@@ -122,37 +122,45 @@ func TestConditions(t *testing.T) {
 
 func TestProcessingOrder(t *testing.T) {
 	notifyDirect := rule(amp.ConditionDeliver, amp.ActionNotify, "direct")
+	dropAny := rule(amp.ConditionMatchResource, amp.ActionDrop, "any")
 	for _, c := range []struct {
-		name     string
-		rules    []amp.Rule
-		want     effect
-		rule     amp.Rule
-		notified []amp.Rule
+		name  string
+		rules []amp.Rule
+		want  effect
+		fired []amp.Rule // the rules the replies report, in order
 	}{
 		{"notify-goes-on", []amp.Rule{notifyDirect, rule(amp.ConditionMatchResource, amp.ActionNotify, "exact")},
-			effect{Proceed: true, Replies: []string{"notify", "notify"}}, amp.Rule{},
+			effect{Proceed: true, Replies: []string{"notify", "notify"}},
 			[]amp.Rule{notifyDirect, rule(amp.ConditionMatchResource, amp.ActionNotify, "exact")}},
 		{"first-met-alert-ends", []amp.Rule{rule(amp.ConditionDeliver, amp.ActionAlert, "direct"), rule(amp.ConditionDeliver, amp.ActionError, "direct"), notifyDirect},
-			effect{Action: amp.ActionAlert, Replies: []string{"alert"}}, rule(amp.ConditionDeliver, amp.ActionAlert, "direct"), nil},
-		{"first-met-drop-ends", []amp.Rule{rule(amp.ConditionMatchResource, amp.ActionDrop, "any"), rule(amp.ConditionDeliver, amp.ActionAlert, "direct")},
-			effect{Action: amp.ActionDrop}, rule(amp.ConditionMatchResource, amp.ActionDrop, "any"), nil},
+			effect{Action: amp.ActionAlert, Replies: []string{"alert"}}, []amp.Rule{rule(amp.ConditionDeliver, amp.ActionAlert, "direct")}},
+		{"first-met-drop-ends", []amp.Rule{dropAny, rule(amp.ConditionDeliver, amp.ActionAlert, "direct")},
+			effect{Action: amp.ActionDrop}, nil},
 		{"first-met-error-ends", []amp.Rule{rule(amp.ConditionDeliver, amp.ActionError, "direct"), rule(amp.ConditionDeliver, amp.ActionDrop, "direct")},
-			effect{Action: amp.ActionError, Replies: []string{"error"}}, rule(amp.ConditionDeliver, amp.ActionError, "direct"), nil},
+			effect{Action: amp.ActionError, Replies: []string{"error"}}, []amp.Rule{rule(amp.ConditionDeliver, amp.ActionError, "direct")}},
 		{"notify-before-and-after", []amp.Rule{notifyDirect, rule(amp.ConditionDeliver, amp.ActionAlert, "direct"), notifyDirect},
-			effect{Action: amp.ActionAlert, Replies: []string{"notify", "alert"}}, rule(amp.ConditionDeliver, amp.ActionAlert, "direct"), []amp.Rule{notifyDirect}},
+			effect{Action: amp.ActionAlert, Replies: []string{"notify", "alert"}}, []amp.Rule{notifyDirect, rule(amp.ConditionDeliver, amp.ActionAlert, "direct")}},
 		{"unmet-rules-are-skipped", []amp.Rule{rule(amp.ConditionDeliver, amp.ActionDrop, "stored"), rule(amp.ConditionMatchResource, amp.ActionError, "other"), notifyDirect},
-			effect{Proceed: true, Replies: []string{"notify"}}, amp.Rule{}, []amp.Rule{notifyDirect}},
+			effect{Proceed: true, Replies: []string{"notify"}}, []amp.Rule{notifyDirect}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			msg := message(t, recipient, "", rulesXML(c.rules...))
 			res := evaluate(t, nil, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony"})
 			assert.Equal(t, c.want, effectOf(t, msg, res))
-			got, ok := res.Rule()
-			assert.Equal(t, c.rule, got, "Rule")
-			assert.Equal(t, c.rule != amp.Rule{}, ok, "Rule reports an overriding rule")
-			assert.Equal(t, c.notified, res.Notified(), "Notified")
+			assert.Equal(t, c.fired, firedRules(t, res), "the rules the replies report")
 		})
 	}
+	t.Run("result-request-is-the-whole-request", func(t *testing.T) {
+		// Result.Request is the request evaluated, not what is left after
+		// it: evaluated for storage, where neither rule is met, it keeps
+		// both, the drop that stopped direct delivery included.
+		msg := message(t, recipient, "", rulesXML(dropAny, rule(amp.ConditionDeliver, amp.ActionAlert, "direct")))
+		res := evaluate(t, nil, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony"})
+		require.False(t, res.Proceed())
+		assert.Nil(t, res.Replies(domain), "a drop sends nothing")
+		stored := mustEvaluate(t, res.Request(), amp.Outcome{Delivery: amp.DeliveryStored})
+		assert.Equal(t, []amp.Rule{dropAny, rule(amp.ConditionDeliver, amp.ActionAlert, "direct")}, kept(t, stored.Message()).Rules)
+	})
 }
 
 func TestHops(t *testing.T) {
@@ -196,8 +204,6 @@ func TestHops(t *testing.T) {
 			rulesXML(rule(amp.ConditionMatchResource, "bounce", "some"), rule(amp.ConditionMatchResource, amp.ActionDrop, "")), amp.HopTransit, routed, goesOn, true},
 		{"transit-per-hop-next-hop-without-amp", nil, false, " per-hop='true'", rulesXML(mrDrop), amp.HopTransit, noAMP, effect{Replies: []string{"service-unavailable"}}, false},
 		{"transit-too-many-rules-next-hop-without-amp", two, false, "", rules, amp.HopTransit, noAMP, effect{Replies: []string{"service-unavailable"}}, false},
-		{"hop-out-of-range-is-transit", nil, false, "", rules, amp.Hop(2), routed, goesOn, true},
-		{"next-hop-out-of-range-is-amp", nil, false, "", rulesXML(mrDrop), amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHop(9)}, goesOn, true},
 		{"transit-per-hop-next-hop-unstated", nil, false, " per-hop='true'", rulesXML(mrDrop), amp.HopTransit, direct, goesOn, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -208,13 +214,13 @@ func TestHops(t *testing.T) {
 			res := evaluate(t, c.p, msg, c.hop, c.o)
 			assert.Equal(t, c.want, effectOf(t, msg, res))
 			if c.same {
-				assert.Same(t, msg, res.Message(), "the message is passed on unchanged")
+				assertXML(t, writeXML(msg), res.Message(), "the message is passed on unchanged")
 			}
-			if res.ServiceUnavailable() {
+			if n := len(c.want.Replies); n > 0 && c.want.Replies[n-1] == "service-unavailable" {
 				// The refusal echoes the rules as written, unchecked, at
 				// most MaxRules of them.
 				ev := amp.ParseEvent(res.Replies(domain)[0])
-				echo := kept(t, msg).Rules
+				echo := ampOf(msg).Rules
 				assert.Equal(t, echo[:min(len(echo), c.p.Config().MaxRules)], ev.Rules, "echoed rules")
 				assert.Equal(t, c.ampAttrs != "", ev.PerHop, "echoed per-hop")
 			}
@@ -231,19 +237,23 @@ func TestStagedLifetime(t *testing.T) {
 		msg := message(t, recipient, "", rulesXML(notifyDirect, notifyStored, alertLater))
 		first := evaluate(t, p, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony", Time: mustTime("2026-11-25T10:00:00Z")})
 		assert.Equal(t, effect{Proceed: true, Replies: []string{"notify"}}, effectOf(t, msg, first))
-		// Direct delivery failed: the server stores the message instead.
-		rest := first.Remaining()
-		assert.Equal(t, []amp.Rule{notifyStored, alertLater}, rest.Rules().Rules, "remaining rules")
-		second := rest.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: mustTime("2026-11-25T10:00:01Z")})
+		// Direct delivery failed before the notify was sent: the server
+		// stores the message instead, from the request as it was.
+		second := mustEvaluate(t, first.Request(), amp.Outcome{Delivery: amp.DeliveryStored, Time: mustTime("2026-11-25T10:00:01Z")})
 		assert.Equal(t, effect{Proceed: true, Replies: []string{"notify"}}, effectOf(t, msg, second))
-		assert.Equal(t, []amp.Rule{notifyStored}, second.Notified())
-		// The stored message keeps only the rule that has not fired, as written.
-		assertXML(t, requestXML("", rulesXML(alertLater)), second.Message())
-		// Evaluated again with the same outcome, nothing fires twice.
-		again := second.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: mustTime("2026-11-25T10:00:01Z")})
+		assert.Equal(t, []amp.Rule{notifyStored}, firedRules(t, second))
+		// The stored message keeps the rules that have not fired, as
+		// written: the deliver=direct notify whose event was never sent too.
+		assertXML(t, requestXML("", rulesXML(notifyDirect, alertLater)), second.Message())
+		// Read back from storage and evaluated for storage again, nothing
+		// fires twice.
+		back, err := p.Resume(readXML(t, writeXML(second.Message())), amp.PresenceAuthorized)
+		require.NoError(t, err)
+		again := mustEvaluate(t, back, amp.Outcome{Delivery: amp.DeliveryStored, Time: mustTime("2026-11-25T10:00:02Z")})
 		assert.Equal(t, goesOn, effectOf(t, msg, again))
+		assertXML(t, requestXML("", rulesXML(notifyDirect, alertLater)), again.Message())
 		// The first Result still reports what it did.
-		assert.Equal(t, []amp.Rule{notifyDirect}, first.Notified())
+		assert.Equal(t, []amp.Rule{notifyDirect}, firedRules(t, first))
 	})
 	t.Run("stored-then-dispatched", func(t *testing.T) {
 		msg := message(t, bare, " per-hop='true'", rulesXML(
@@ -264,7 +274,9 @@ func TestStagedLifetime(t *testing.T) {
 				// The server reads the message back from storage.
 				back := readXML(t, stored)
 				assert.True(t, kept(t, back).PerHop, "the stored <amp/> keeps per-hop")
-				res := evaluate(t, p, back, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony", Time: mustTime(c.at)})
+				req, err := p.Resume(back, amp.PresenceAuthorized)
+				require.NoError(t, err)
+				res := mustEvaluate(t, req, amp.Outcome{Delivery: amp.DeliveryDirect, Resource: "balcony", Time: mustTime(c.at)})
 				assert.Equal(t, c.want, effectOf(t, back, res))
 				if res.Proceed() {
 					assert.Nil(t, kept(t, res.Message()).Rules, "delivered with its <amp/>")
@@ -275,8 +287,13 @@ func TestStagedLifetime(t *testing.T) {
 	t.Run("stored-with-no-rule-left", func(t *testing.T) {
 		msg := message(t, bare, "", rulesXML(rule(amp.ConditionDeliver, amp.ActionNotify, "stored")))
 		res := evaluate(t, p, msg, amp.HopEdge, amp.Outcome{Delivery: amp.DeliveryStored})
-		assert.Nil(t, res.Message().SelectElement("amp"), "an empty <amp/> is stored")
-		assert.Empty(t, res.Remaining().Rules().Rules)
+		stored := res.Message()
+		assert.Nil(t, stored.SelectElement("amp"), "an empty <amp/> is stored")
+		back, err := p.Resume(stored, amp.PresenceAuthorized)
+		require.NoError(t, err)
+		again := mustEvaluate(t, back, amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP})
+		assert.Equal(t, goesOn, effectOf(t, stored, again), "nothing left to act, even for a next hop without AMP")
+		assert.Same(t, stored, again.Message(), "a message without a request is passed on as given")
 	})
 }
 
@@ -306,16 +323,16 @@ func TestMongooseIMSubset(t *testing.T) {
 	require.NoError(t, err)
 	node := []string{amp.NS, amp.NS + "?action=drop", amp.NS + "?action=error", amp.NS + "?action=notify",
 		amp.NS + "?condition=deliver", amp.NS + "?condition=match-resource"}
-	assert.Equal(t, node, p.Features(amp.NS), "features in the XEP's order")
-	assert.Equal(t, []string{amp.NS}, p.Features(""))
-	assert.Nil(t, p.Features("urn:other"))
+	assert.Equal(t, node, features(p.DiscoInfo(amp.NS)), "features in the XEP's order")
+	assert.Equal(t, []string{amp.NS}, features(p.DiscoInfo("")))
 	assert.Nil(t, p.DiscoInfo("urn:other"))
 	assertXML(t, `<query xmlns='http://jabber.org/protocol/disco#info'><feature var='http://jabber.org/protocol/amp'/></query>`, p.DiscoInfo(""))
 	// ExampleProcessor_DiscoInfo shows the node's answer.
 	cfg.RootFeatures = true
 	root, err := amp.NewProcessor(cfg)
 	require.NoError(t, err)
-	assert.Equal(t, node, root.Features(""), "RootFeatures")
+	assert.Equal(t, node, features(root.DiscoInfo("")), "RootFeatures")
+	assert.Equal(t, node, features(root.DiscoInfo(amp.NS)), "RootFeatures leaves the node as it is")
 }
 
 func TestNewProcessor(t *testing.T) {
@@ -333,6 +350,12 @@ func TestNewProcessor(t *testing.T) {
 		{"repeated-condition", amp.Config{Conditions: []amp.Condition{amp.ConditionDeliver, amp.ConditionDeliver}}, `amp: Config lists condition "deliver" twice`},
 		{"negative-max-rules", amp.Config{MaxRules: -1}, "amp: Config.MaxRules is -1, less than 0"},
 		{"negative-max-value-len", amp.Config{MaxValueLen: -1}, "amp: Config.MaxValueLen is -1, less than 0"},
+		{"max-value-len-too-short-for-expire-at", amp.Config{MaxValueLen: 19}, "amp: Config.MaxValueLen is 19: expire-at needs values of 20 bytes"},
+		{"max-value-len-too-short-for-deliver", amp.Config{MaxValueLen: 6}, "amp: Config.MaxValueLen is 6: deliver needs values of 7 bytes"},
+		{"max-value-len-too-short-for-match-resource", amp.Config{MaxValueLen: 4, Conditions: []amp.Condition{amp.ConditionMatchResource}}, "amp: Config.MaxValueLen is 4: match-resource needs values of 5 bytes"},
+		{"max-value-len-for-expire-at", amp.Config{MaxValueLen: 20}, ""},
+		{"max-value-len-for-deliver", amp.Config{MaxValueLen: 7, Conditions: []amp.Condition{amp.ConditionDeliver, amp.ConditionMatchResource}}, ""},
+		{"max-value-len-for-match-resource", amp.Config{MaxValueLen: 5, Conditions: []amp.Condition{amp.ConditionMatchResource}}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := amp.NewProcessor(c.cfg)
@@ -349,8 +372,8 @@ func TestNewProcessor(t *testing.T) {
 	defaults := amp.Config{
 		Actions:     allActions,
 		Conditions:  []amp.Condition{amp.ConditionDeliver, amp.ConditionExpireAt, amp.ConditionMatchResource},
-		MaxRules:    amp.DefaultMaxRules,
-		MaxValueLen: amp.DefaultMaxValueLen,
+		MaxRules:    32,
+		MaxValueLen: 256,
 	}
 	p, err := amp.NewProcessor(amp.Config{})
 	require.NoError(t, err)
@@ -376,7 +399,7 @@ func TestRuleSetElement(t *testing.T) {
 		msg.AddChild(rs.Element())
 		req, err := (*amp.Processor)(nil).Parse(readXML(t, writeXML(msg)), amp.HopEdge, amp.PresenceAuthorized)
 		require.NoError(t, err)
-		assert.Equal(t, rs, req.Rules())
+		assert.Equal(t, rs, mustRules(t, req))
 	}
 	assertXML(t, `<amp xmlns='http://jabber.org/protocol/amp'><rule condition='deliver' action='drop'/></amp>`,
 		amp.RuleSet{Rules: []amp.Rule{rule(amp.ConditionDeliver, amp.ActionDrop, "")}}.Element(), "empty attributes left out, per-hop only when true")
@@ -440,33 +463,25 @@ func TestNilAndZeroValues(t *testing.T) {
 	msg := message(t, recipient, "", rulesXML(rule(amp.ConditionDeliver, amp.ActionAlert, "stored")))
 	req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
 	require.NoError(t, err, "a nil *Processor parses as the default")
-	assert.Equal(t, effect{Action: amp.ActionAlert, Replies: []string{"alert"}}, effectOf(t, msg, req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored})))
+	assert.Equal(t, effect{Action: amp.ActionAlert, Replies: []string{"alert"}}, effectOf(t, msg, mustEvaluate(t, req, amp.Outcome{Delivery: amp.DeliveryStored})))
 	def, err := amp.NewProcessor(amp.Config{})
 	require.NoError(t, err)
-	assert.Equal(t, def.Features(amp.NS), p.Features(amp.NS))
-	assert.Equal(t, []string{amp.NS}, p.Features(""))
+	assert.Equal(t, []string{amp.NS}, features(p.DiscoInfo("")))
 	assertXML(t, writeXML(def.DiscoInfo(amp.NS)), p.DiscoInfo(amp.NS))
 	assert.Equal(t, def.Config(), p.Config())
 
 	var zreq amp.Request
-	assert.Equal(t, amp.RuleSet{}, zreq.Rules())
-	res := zreq.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP})
-	assert.True(t, res.Proceed())
-	assert.False(t, res.ServiceUnavailable(), "no request, nothing unavailable")
+	res := mustEvaluate(t, zreq, amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP})
+	assert.True(t, res.Proceed(), "no request, nothing unavailable")
 	assert.Nil(t, res.Replies(domain))
 	assert.Nil(t, res.Message(), "the zero Request has no message")
+	assert.Equal(t, zreq, res.Request())
 
 	var zres amp.Result
 	assert.True(t, zres.Proceed())
-	assert.Equal(t, amp.Action(""), zres.Action())
 	assert.Nil(t, zres.Replies(domain))
 	assert.Nil(t, zres.Message())
-	assert.Equal(t, amp.Request{}, zres.Remaining())
-	assert.Nil(t, zres.Notified())
-	assert.False(t, zres.ServiceUnavailable())
-	r, ok := zres.Rule()
-	assert.Equal(t, amp.Rule{}, r)
-	assert.False(t, ok)
+	assert.Equal(t, amp.Request{}, zres.Request())
 
 	var e *amp.Error
 	assert.Nil(t, e.Reply(domain))
@@ -488,7 +503,7 @@ func TestParseEvent(t *testing.T) {
 		PerHop   bool
 		Rules    []amp.Rule
 		Kind     error
-		Index    int
+		Text     string // the Error's text
 		Listed   []amp.Rule
 	}
 	notify := rule(amp.ConditionDeliver, amp.ActionNotify, "direct")
@@ -513,7 +528,7 @@ func TestParseEvent(t *testing.T) {
 		return read{ID: "m1", Status: status, From: sender, To: recipient, Rules: []amp.Rule{r}}
 	}
 	failed := event(amp.ActionError, fail)
-	failed.Kind, failed.Index, failed.Listed = amp.ErrFailedRules, -1, []amp.Rule{fail}
+	failed.Kind, failed.Text, failed.Listed = amp.ErrFailedRules, "amp: rules failed", []amp.Rule{fail}
 	for _, c := range []struct {
 		name    string
 		replies func(t *testing.T) []*etree.Element
@@ -522,8 +537,10 @@ func TestParseEvent(t *testing.T) {
 		{"notify-and-alert", evaluated("", direct, notify, alert), []read{event(amp.ActionNotify, notify), event(amp.ActionAlert, alert)}},
 		{"error-action", evaluated("", direct, fail), []read{failed}},
 		{"service-unavailable", evaluated(" per-hop='true'", amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP}, notify, alert),
-			[]read{event(amp.ActionNotify, notify), {ID: "m1", PerHop: true, Rules: []amp.Rule{notify, alert}, Kind: amp.ErrServiceUnavailable, Index: -1}}},
-		{"bad-request", refused(""), []read{{ID: "m1", PerHop: true, Kind: amp.ErrBadRequest, Index: -1}}},
+			[]read{event(amp.ActionNotify, notify), {ID: "m1", PerHop: true, Rules: []amp.Rule{notify, alert}, Kind: amp.ErrServiceUnavailable, Text: "amp: service unavailable"}}},
+		{"bad-request", refused(""), []read{{ID: "m1", PerHop: true, Kind: amp.ErrBadRequest, Text: "amp: bad request"}}},
+		{"unsupported-action", refused(ruleXML("deliver", "bounce", "none")), []read{{ID: "m1", PerHop: true, Rules: []amp.Rule{rule(amp.ConditionDeliver, "bounce", "none")},
+			Kind: amp.ErrUnsupportedAction, Text: "amp: unsupported action", Listed: []amp.Rule{rule(amp.ConditionDeliver, "bounce", "none")}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []read
@@ -532,7 +549,7 @@ func TestParseEvent(t *testing.T) {
 				require.NotNil(t, ev, "ParseEvent(%s)", writeXML(reply))
 				r := read{ID: ev.ID, Status: ev.Status, From: ev.From, To: ev.To, PerHop: ev.PerHop, Rules: ev.Rules}
 				if ev.Err != nil {
-					r.Kind, r.Index, r.Listed = ev.Err.Kind, ev.Err.Index, ev.Err.Rules
+					r.Kind, r.Text, r.Listed = ev.Err.Kind, ev.Err.Error(), ev.Err.Rules
 					assert.Nil(t, ev.Err.Reply(domain))
 				}
 				got = append(got, r)

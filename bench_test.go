@@ -51,7 +51,11 @@ func benchEvaluate(b *testing.B, msg *etree.Element) amp.Result {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return req.Evaluate(benchOutcome)
+	res, err := req.Evaluate(benchOutcome)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
 }
 
 // benchNotified reads the chat message and checks that only its third
@@ -59,8 +63,9 @@ func benchEvaluate(b *testing.B, msg *etree.Element) amp.Result {
 func benchNotified(b *testing.B) *etree.Element {
 	msg := readXML(b, benchChat(b))
 	res := benchEvaluate(b, msg)
-	if n := res.Notified(); !res.Proceed() || res.Action() != "" || len(n) != 1 || n[0].Value != "direct" {
-		b.Fatalf("Proceed %v, Action %q, Notified %v; want only the third rule met", res.Proceed(), res.Action(), n)
+	replies := res.Replies("example.net")
+	if ev := amp.ParseEvent(replies[0]); !res.Proceed() || len(replies) != 1 || ev.Status != amp.ActionNotify || ev.Rules[0].Value != "direct" {
+		b.Fatalf("Proceed %v, replies %d; want only the third rule, notify, met", res.Proceed(), len(replies))
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -92,8 +97,11 @@ func BenchmarkNoAMP(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		req, err = benchProcessor.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
 	}
-	if sinkReq = req; err != nil || len(req.Rules().Rules) != 0 {
-		b.Fatalf("Parse = %v, %v; want no request", req.Rules(), err)
+	if sinkReq = req; err != nil {
+		b.Fatal(err)
+	}
+	if res, _ := req.Evaluate(benchOutcome); res.Message() != msg {
+		b.Fatal("Parse found a request; want none")
 	}
 }
 
@@ -139,8 +147,8 @@ func BenchmarkEvaluateRules(b *testing.B) {
 		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
 			rules := repeatXML(0, n-1, func(i int) string { return unmet[i%len(unmet)] })
 			msg := readXML(b, `<message xmlns='jabber:client' from='alice@example.com/phone' to='bob@example.net/laptop' id='m1' type='chat'><body>hi</body><amp xmlns='http://jabber.org/protocol/amp'>`+rules+`</amp></message>`)
-			if res := benchEvaluate(b, msg); !res.Proceed() || res.Notified() != nil {
-				b.Fatalf("Proceed %v, Notified %v; want no rule met", res.Proceed(), res.Notified())
+			if res := benchEvaluate(b, msg); !res.Proceed() || res.Replies("example.net") != nil {
+				b.Fatalf("Proceed %v, Replies %v; want no rule met", res.Proceed(), res.Replies("example.net"))
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -3,7 +3,6 @@ package amp
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -78,34 +77,47 @@ const (
 	MatchResourceOther MatchResource = "other"
 )
 
+// shortestValueRoom returns the bytes a rule's value must be allowed for
+// every value of c to fit: the longest deliver and match-resource values,
+// and the shortest XEP-0082 DateTime in UTC for expire-at.
+func (c Condition) shortestValueRoom() int {
+	switch c {
+	case ConditionDeliver:
+		return len(DeliveryGateway)
+	case ConditionExpireAt:
+		return len("CCYY-MM-DDThh:mm:ssZ")
+	case ConditionMatchResource:
+		return len(MatchResourceExact)
+	}
+	return 0
+}
+
 // checkValue reports why value is not a value that condition c defines,
-// or nil; for expire-at it stores the time in *at.
-func (c Condition) checkValue(value string, at *time.Time) error {
+// or nil; for expire-at it returns the time too.
+func checkValue(c Condition, value string) (time.Time, error) {
 	switch c {
 	case ConditionDeliver:
 		switch Delivery(value) {
 		case DeliveryDirect, DeliveryForward, DeliveryGateway, DeliveryNone, DeliveryStored:
-			return nil
+			return time.Time{}, nil
 		}
-		return fmt.Errorf("deliver value %q is not direct, forward, gateway, none or stored", value)
+		return time.Time{}, fmt.Errorf("deliver value %q is not direct, forward, gateway, none or stored", value)
 	case ConditionExpireAt:
-		t, err := parseDateTime(value)
-		*at = t
-		return err
+		return parseDateTime(value)
 	case ConditionMatchResource:
 		switch MatchResource(value) {
 		case MatchResourceAny, MatchResourceExact, MatchResourceOther:
-			return nil
+			return time.Time{}, nil
 		}
-		return fmt.Errorf("match-resource value %q is not any, exact or other", value)
+		return time.Time{}, fmt.Errorf("match-resource value %q is not any, exact or other", value)
 	}
-	return fmt.Errorf("condition %q", c)
+	return time.Time{}, fmt.Errorf("condition %q", c)
 }
 
-// met reports whether acceptable rule r is met by outcome o, where target
-// is the resource of the message's to attribute, and delivers says whether
-// this server delivers the message itself.
-func (r *rule) met(o Outcome, target string, delivers bool) bool {
+// met reports whether rule r, which applies here and was accepted, is met
+// by outcome o, where target is the resource of the message's to
+// attribute (§3.3).
+func (r *rule) met(o Outcome, target string) bool {
 	switch r.Condition {
 	case ConditionDeliver:
 		return Delivery(r.Value) == o.Delivery
@@ -113,11 +125,6 @@ func (r *rule) met(o Outcome, target string, delivers bool) bool {
 		// The zero time is no time of dispatch: nothing has expired.
 		return !o.Time.IsZero() && !o.Time.Before(r.at)
 	case ConditionMatchResource:
-		// Only the server that delivers to the recipient's sessions or
-		// storage knows the resource (§3.3.3).
-		if !delivers {
-			return false
-		}
 		switch MatchResource(r.Value) {
 		case MatchResourceAny:
 			return o.Delivery == DeliveryDirect
@@ -130,15 +137,6 @@ func (r *rule) met(o Outcome, target string, delivers bool) bool {
 		}
 	}
 	return false
-}
-
-// resourcePart returns the resource of a JID: everything after its first
-// slash, or "" for a bare JID.
-func resourcePart(jid string) string {
-	if i := strings.IndexByte(jid, '/'); i >= 0 {
-		return jid[i+1:]
-	}
-	return ""
 }
 
 // ErrDateTime is the error that ParseDateTime, and the refusal of an

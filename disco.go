@@ -5,7 +5,7 @@ import "github.com/beevik/etree"
 // nsDiscoInfo is the namespace of service discovery information requests.
 const nsDiscoInfo = "http://jabber.org/protocol/disco#info"
 
-// Features returns the service discovery features for node (§2.1.1, §8):
+// features returns the service discovery features for node (§2.1.1, §8):
 //
 //   - at the root (node ""), NS, followed by the supported actions and
 //     conditions when RootFeatures is set;
@@ -13,7 +13,7 @@ const nsDiscoInfo = "http://jabber.org/protocol/disco#info"
 //     action and NS+"?condition=Y" for each supported condition, in the
 //     order XEP-0079 defines them;
 //   - nil for any other node.
-func (p *Processor) Features(node string) []string {
+func (p *Processor) features(node string) []string {
 	p = p.orDefault()
 	switch node {
 	case "":
@@ -35,12 +35,14 @@ func (p *Processor) Features(node string) []string {
 }
 
 // DiscoInfo returns the disco#info <query/> for node: at the root, the AMP
-// features a server adds to its own answer; at the node NS, the whole
-// answer, with the identity of category server and type im that the
+// feature (and, with Config.RootFeatures, the supported actions and
+// conditions) that a server adds to its own answer; at the node NS, the
+// whole answer, NS and NS+"?action=X" and NS+"?condition=Y" for each
+// supported action and condition, in the order XEP-0079 defines them, with the identity of category server and type im that the
 // XEP-0030 registry defines (example 4 of XEP-0079 swaps the two). It returns nil
 // for any other node, which a server answers with item-not-found.
 func (p *Processor) DiscoInfo(node string) *etree.Element {
-	features := p.Features(node)
+	features := p.features(node)
 	if features == nil {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 )
 
@@ -34,37 +35,30 @@ var (
 	ErrFailedRules = errors.New("amp: rules failed")
 )
 
-// Errors for which there is nobody to answer: Parse returns them, or an
-// error that wraps them, and the server drops the message without a reply.
-var (
-	// ErrNoSender is a request whose message has no from attribute. A
-	// server stamps the sender's full JID on a message before it routes it.
-	ErrNoSender = errors.New("amp: the message has no from attribute")
-	// ErrNotMessage is an element that is not a <message/> stanza: nil,
-	// named otherwise, or in a namespace other than jabber:client,
-	// jabber:server, jabber:component:accept or none.
-	ErrNotMessage = errors.New("amp: not a message stanza")
-)
-
-// notMessage returns the error for msg, which is not a <message/> stanza.
-func notMessage(msg *etree.Element) error {
-	if msg == nil {
-		return fmt.Errorf("%w: nil element", ErrNotMessage)
-	}
-	return fmt.Errorf("%w: <%s/> in namespace %q", ErrNotMessage, cut(msg.FullTag(), 64), cut(msg.NamespaceURI(), 64))
+// wireForms gives each error kind its wire form (§7.1), for writing and
+// reading alike. A kind without a container lists no rules. Read, an
+// <error/> is the kind of its container, or else of the first row with
+// its condition.
+var wireForms = [...]struct {
+	kind                 error
+	condition, typ, code string
+	container, ns        string
+}{
+	{ErrBadRequest, "bad-request", "modify", "400", "", ""},
+	{ErrUnsupportedAction, "bad-request", "modify", "400", "unsupported-actions", NS},
+	{ErrUnsupportedCondition, "bad-request", "modify", "400", "unsupported-conditions", NS},
+	{ErrNotAcceptable, "not-acceptable", "modify", "405", "invalid-rules", NS},
+	{ErrServiceUnavailable, "service-unavailable", "cancel", "503", "", ""},
+	{ErrFailedRules, "undefined-condition", "modify", "500", "failed-rules", NSErrors},
 }
 
 // Error is an AMP error: a refusal of a request by Parse, or, read by
-// ParseEvent, the error a server sent.
+// ParseEvent, the error a server sent. Its methods accept a nil *Error.
 type Error struct {
 	// Kind is one of ErrBadRequest, ErrUnsupportedAction,
 	// ErrUnsupportedCondition, ErrNotAcceptable, ErrServiceUnavailable and
 	// ErrFailedRules.
 	Kind error
-	// Index is the position, counted from 0 in document order, of the first
-	// rule that fails, or of the first rule past the limit; -1 when the
-	// error is not about one rule.
-	Index int
 	// Rules are the rules the error lists, in document order and as
 	// written: every rule that fails with Kind, or the rules past the
 	// limit, at most MaxRules of them.
@@ -73,24 +67,31 @@ type Error struct {
 	// be nil.
 	Err error
 
-	// What Reply needs: the refused message, and the rules it echoes and
-	// lists as written. msg is nil for an Error that ParseEvent read.
-	msg         *etree.Element
-	perHop      bool
-	echo        []rule
-	listed      []rule
-	maxValueLen int
+	index int       // of the first failing rule, or -1
+	reply *refusing // what Reply needs; nil for an Error that ParseEvent read
+}
+
+// refusing is what the reply to a refused request needs, copied when the
+// request was read.
+type refusing struct {
+	stanza       stanza
+	perHop       bool
+	echo, listed []rule
+	maxValueLen  int
 }
 
 // Error returns the kind, the position of the first failing rule counted
 // from 1, and the cause: "amp: unsupported action: rule 2: action \"x\"".
 func (e *Error) Error() string {
+	if e == nil {
+		return "amp: <nil>"
+	}
 	msg := "amp: AMP error"
 	if e.Kind != nil {
 		msg = e.Kind.Error()
 	}
-	if e.Index >= 0 {
-		msg = fmt.Sprintf("%s: rule %d", msg, e.Index+1)
+	if e.index >= 0 && e.reply != nil {
+		msg = fmt.Sprintf("%s: rule %d", msg, e.index+1)
 	}
 	if e.Err != nil {
 		msg = fmt.Sprintf("%s: %v", msg, e.Err)
@@ -98,34 +99,40 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// Unwrap returns the error's Kind and its cause.
+// Unwrap returns the error's Kind and its cause, those that are not nil.
 func (e *Error) Unwrap() []error {
-	if e.Err == nil {
-		return []error{e.Kind}
+	if e == nil {
+		return nil
 	}
-	return []error{e.Kind, e.Err}
+	var out []error
+	for _, err := range []error{e.Kind, e.Err} {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
-// stanzaError is the wire form of an error kind.
-type stanzaError struct {
-	condition, typ, code string
-	container, ns        string
+// badRequest returns the refusal of a request no server can accept.
+func (q *request) badRequest(why string) *Error {
+	return q.refusal(ErrBadRequest, -1, nil, errors.New(why))
 }
 
-func wireForm(kind error) stanzaError {
-	switch kind {
-	case ErrUnsupportedAction:
-		return stanzaError{"bad-request", "modify", "400", "unsupported-actions", NS}
-	case ErrUnsupportedCondition:
-		return stanzaError{"bad-request", "modify", "400", "unsupported-conditions", NS}
-	case ErrNotAcceptable:
-		return stanzaError{"not-acceptable", "modify", "405", "invalid-rules", NS}
-	case ErrServiceUnavailable:
-		return stanzaError{"service-unavailable", "cancel", "503", "", ""}
-	case ErrFailedRules:
-		return stanzaError{"undefined-condition", "modify", "500", "failed-rules", NSErrors}
-	}
-	return stanzaError{"bad-request", "modify", "400", "", ""}
+// refusal returns the error of kind for the request, whose first failing
+// rule is at index, listing rules. Its reply echoes the request's rules
+// and lists rules, at most MaxRules of each, so that its size is bounded
+// by the limits.
+func (q *request) refusal(kind error, index int, listed []rule, why error) *Error {
+	listed = listed[:min(len(listed), q.p.maxRules)]
+	return &Error{Kind: kind, Rules: ruleValues(listed), Err: why, index: index, reply: &refusing{
+		stanza: q.stanza, perHop: q.perHop, echo: q.echoed(), listed: listed, maxValueLen: q.p.maxValueLen,
+	}}
+}
+
+// echoed returns the rules a reply to the request echoes: the first
+// MaxRules, whatever their number.
+func (q *request) echoed() []rule {
+	return q.rules[:min(len(q.rules), q.p.maxRules)]
 }
 
 // Reply returns the error stanza that answers the refused message (§7): a
@@ -134,76 +141,67 @@ func wireForm(kind error) stanzaError {
 // <error/> of e's kind with the rules e lists. Each value of an echoed or
 // listed rule, and each condition or action name that XEP-0079 does not
 // define, is cut to MaxValueLen bytes, and at most MaxRules rules are
-// echoed, so that the reply's size is bounded by the limits. Reply
-// returns nil for an Error that ParseEvent read, which has no message to
-// answer, and for a nil e. Each call returns a new element.
+// echoed, so that the reply's size is bounded by the limits. Everything
+// it writes was copied when the request was read. Reply returns nil for an
+// Error that ParseEvent read, which has no message to answer, and for a
+// nil e. Each call returns a new element.
 func (e *Error) Reply(server string) *etree.Element {
-	if e == nil || e.msg == nil {
+	if e == nil || e.reply == nil {
 		return nil
 	}
-	m := reply(e.msg, server, "error")
-	m.AddChild(ampElement(e.perHop, e.echo, e.maxValueLen))
-	m.AddChild(errorElement(e.Kind, e.listed, e.maxValueLen))
+	r := e.reply
+	m := startReply(etree.NewElement("message"), r.stanza, server, "error")
+	m.AddChild(ampElement(r.perHop, r.echo, r.maxValueLen))
+	m.AddChild(errorElement(e.Kind, r.listed, r.maxValueLen))
 	return m
 }
 
 // errorElement returns the <error/> child for kind listing rules, each
 // attribute cut to maxLen bytes.
 func errorElement(kind error, rules []rule, maxLen int) *etree.Element {
-	w := wireForm(kind)
 	el := etree.NewElement("error")
-	addAttr(el, "type", w.typ)
-	addAttr(el, "code", w.code)
-	addAttr(el.CreateElement(w.condition), "xmlns", NSStanzas)
-	if w.container != "" {
-		c := el.CreateElement(w.container)
-		addAttr(c, "xmlns", w.ns)
-		appendRules(c, rules, maxLen)
+	for _, w := range wireForms {
+		if w.kind != kind {
+			continue
+		}
+		el.CreateAttr("type", w.typ)
+		el.CreateAttr("code", w.code)
+		el.CreateElement(w.condition).CreateAttr("xmlns", NSStanzas)
+		if w.container != "" {
+			c := el.CreateElement(w.container)
+			c.CreateAttr("xmlns", w.ns)
+			appendRules(c, rules, maxLen)
+		}
 	}
 	return el
 }
 
 // readError reads the AMP error of a message of type error.
 func readError(msg *etree.Element) *Error {
-	e := &Error{Kind: ErrBadRequest, Index: -1}
+	e := &Error{Kind: ErrBadRequest, index: -1}
 	var errEl *etree.Element
-	for _, t := range msg.Child {
-		if el, ok := t.(*etree.Element); ok && el.Tag == "error" {
+	for _, el := range msg.ChildElements() {
+		if el.Tag == "error" {
 			errEl = el
 			break
 		}
 	}
-	if errEl == nil {
-		return e
-	}
-	var condition string
-	var children childNamespaces
-	for _, t := range errEl.Child {
-		el, ok := t.(*etree.Element)
-		if !ok {
-			continue
-		}
-		switch ns := children.of(errEl, el); {
-		case ns == NSStanzas && condition == "":
+	condition := ""
+	for ns, el := range etreexml.Children(errEl) {
+		if ns == NSStanzas && condition == "" {
 			condition = el.Tag
-		case ns == NS && el.Tag == "unsupported-actions":
-			e.Kind, e.Rules = ErrUnsupportedAction, ruleValues(readRules(el, NS, nil))
-		case ns == NS && el.Tag == "unsupported-conditions":
-			e.Kind, e.Rules = ErrUnsupportedCondition, ruleValues(readRules(el, NS, nil))
-		case ns == NS && el.Tag == "invalid-rules":
-			e.Kind, e.Rules = ErrNotAcceptable, ruleValues(readRules(el, NS, nil))
-		case ns == NSErrors && el.Tag == "failed-rules":
-			e.Kind, e.Rules = ErrFailedRules, ruleValues(readRules(el, NSErrors, nil))
+		}
+		for _, w := range wireForms {
+			if w.container != "" && el.Tag == w.container && ns == w.ns {
+				e.Kind, e.Rules = w.kind, ruleValues(readRules(el, w.ns, nil))
+				return e
+			}
 		}
 	}
-	if e.Rules == nil {
-		switch condition {
-		case "service-unavailable":
-			e.Kind = ErrServiceUnavailable
-		case "not-acceptable":
-			e.Kind = ErrNotAcceptable
-		case "undefined-condition":
-			e.Kind = ErrFailedRules
+	for _, w := range wireForms {
+		if w.condition == condition {
+			e.Kind = w.kind
+			break
 		}
 	}
 	return e

@@ -48,8 +48,8 @@ func fzAttr(el *etree.Element, key string) string {
 // it never panics or modifies the message; an *Error has a reply to the
 // sender within the bound of the limits, of the error's kind; nobody is
 // answered only for what is not a message or has no sender; and an
-// accepted request's rules, written with RuleSet.Element, parse back the
-// same.
+// accepted request's rules, as the library echoes them, written with
+// RuleSet.Element, parse back the same.
 func FuzzParse(f *testing.F) {
 	for _, s := range fzSeeds() {
 		f.Add([]byte(s))
@@ -92,8 +92,8 @@ func fzCheckParse(t *testing.T, msg *etree.Element, hop amp.Hop, presence amp.Pr
 			"a message in %q is not a message", ns)
 	default:
 		require.NoError(t, err)
-		if hop == amp.HopEdge {
-			requireRoundTrip(t, p, req.Rules(), presence)
+		if rs, ok := requestRules(t, req); ok && hop == amp.HopEdge {
+			requireRoundTrip(t, p, rs, presence)
 		}
 	}
 }
@@ -108,14 +108,15 @@ func requireRoundTrip(t *testing.T, p *amp.Processor, rs amp.RuleSet, presence a
 	back.AddChild(rs.Element())
 	again, err := p.Parse(back, amp.HopEdge, presence)
 	require.NoError(t, err, "%v written as %s", rs, writeXML(back))
-	require.Equal(t, rs, again.Rules())
+	require.Equal(t, rs, mustRules(t, again))
 	return back
 }
 
 // fzProcessor builds a configuration from fuzzed bits: the actions and
 // conditions listed (none: all), one that XEP-0079 does not define, and
 // limits from -1 up. It returns nil when NewProcessor refuses it, after
-// checking that it had to.
+// checking that it had to: an unknown name, a negative limit, or a
+// MaxValueLen too short for a supported condition's values.
 func fzProcessor(t *testing.T, acts, conds, maxRules, maxValueLen uint8) *amp.Processor {
 	c := amp.Config{MaxRules: int(maxRules%8) - 1, MaxValueLen: int(maxValueLen%64) - 1}
 	for i, a := range []amp.Action{amp.ActionAlert, amp.ActionDrop, amp.ActionError, amp.ActionNotify, "bogus"} {
@@ -130,12 +131,20 @@ func fzProcessor(t *testing.T, acts, conds, maxRules, maxValueLen uint8) *amp.Pr
 	}
 	p, err := amp.NewProcessor(c)
 	bad := acts&0x10 != 0 || conds&0x08 != 0 || c.MaxRules < 0 || c.MaxValueLen < 0
+	supported := c.Conditions
+	if supported == nil {
+		supported = []amp.Condition{amp.ConditionDeliver, amp.ConditionExpireAt, amp.ConditionMatchResource}
+	}
+	for _, cond := range supported {
+		bad = bad || c.MaxValueLen > 0 && c.MaxValueLen < valueRoom[cond]
+	}
 	require.Equal(t, bad, err != nil, "NewProcessor(%+v) = %v", c, err)
 	return p
 }
 
 // fzDeliveries are the deliveries FuzzEvaluate chooses from: none, the
-// XEP's five, and one it does not define.
+// XEP's five, and one it does not define. Evaluate refuses the first and
+// the last.
 var fzDeliveries = []amp.Delivery{"", amp.DeliveryDirect, amp.DeliveryForward, amp.DeliveryGateway, amp.DeliveryNone, amp.DeliveryStored, "bogus"}
 
 // FuzzEvaluate processes a fuzzed message under a fuzzed configuration,
@@ -162,7 +171,7 @@ func FuzzEvaluate(f *testing.F) {
 		if err != nil {
 			return // FuzzParse checks refusals
 		}
-		fzCheckResult(t, p, msg, req, o, amp.Presence(presence))
+		fzCheckResult(t, p, msg, req, amp.Hop(hop%2), o, amp.Presence(presence))
 		require.Equal(t, before, writeXML(msg), "processing modified the message")
 		if conds&0x80 == 0 {
 			fzCheckLinear(t, p, msg, amp.Hop(hop%2), amp.Presence(presence), o)
@@ -170,78 +179,100 @@ func FuzzEvaluate(f *testing.F) {
 	})
 }
 
-func fzCheckResult(t *testing.T, p *amp.Processor, msg *etree.Element, req amp.Request, o amp.Outcome, presence amp.Presence) {
-	res := req.Evaluate(o)
+func fzCheckResult(t *testing.T, p *amp.Processor, msg *etree.Element, req amp.Request, hop amp.Hop, o amp.Outcome, presence amp.Presence) {
+	res, err := req.Evaluate(o)
+	if !slices.Contains(allDeliveries, o.Delivery) {
+		require.Error(t, err, "Evaluate with Delivery %q", o.Delivery)
+		require.Equal(t, amp.Result{}, res)
+		return
+	}
+	require.NoError(t, err)
 	replies := res.Replies(domain)
 	requireBounded(t, p, msg, replies...)
-	rule, overridden := res.Rule()
-	notified := res.Notified()
+	probe := mustEvaluate(t, req, amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP})
+	noRequest := probe.Proceed() // only a message without a request goes on to a next hop without AMP
 
-	// At most one overriding action, and only one that overrides.
-	require.Equal(t, overridden, res.Action() != "")
-	require.Equal(t, rule.Action, res.Action())
-	require.Contains(t, []amp.Action{"", amp.ActionAlert, amp.ActionDrop, amp.ActionError}, res.Action())
-	require.Equal(t, !overridden && !res.ServiceUnavailable(), res.Proceed())
-	if res.ServiceUnavailable() || len(req.Rules().Rules) > 0 {
-		// A request without rules counts too, at a transit hop.
-		require.Equal(t, res.ServiceUnavailable(), !overridden && o.NextHop == amp.NextHopNoAMP)
+	// Notify events, each echoing its rule, then at most one alert, error
+	// or service-unavailable, last.
+	var notified []amp.Rule
+	last := ""
+	for i, reply := range replies {
+		ev := amp.ParseEvent(reply)
+		require.NotNil(t, ev, "not an AMP reply: %s", writeXML(reply))
+		kind := string(ev.Status)
+		if kind == "" {
+			require.NotNil(t, ev.Err, writeXML(reply))
+			require.Equal(t, amp.ErrServiceUnavailable, ev.Err.Kind, writeXML(reply))
+			kind = "service-unavailable"
+		}
+		if kind == string(amp.ActionNotify) {
+			require.Len(t, ev.Rules, 1, writeXML(reply))
+			notified = append(notified, ev.Rules[0])
+			continue
+		}
+		require.Equal(t, len(replies)-1, i, "a reply after the one that ends processing: %s", writeAll(replies...))
+		require.Contains(t, []string{string(amp.ActionAlert), string(amp.ActionError), "service-unavailable"}, kind)
+		last = kind
+	}
+	switch {
+	case noRequest:
+		require.True(t, res.Proceed(), "a message without a request")
+		require.Empty(t, replies, "replies for a message without a request")
+		require.Same(t, msg, res.Message(), "a message without a request is passed on as given")
+		return
+	case last != "":
+		require.False(t, res.Proceed(), "Proceed after %s", last)
+	}
+	if last == "service-unavailable" {
+		require.Equal(t, amp.NextHopNoAMP, o.NextHop, "service-unavailable for a next hop with AMP")
+	}
+	if o.NextHop == amp.NextHopNoAMP {
+		require.False(t, res.Proceed(), "a request goes on to a next hop without AMP")
 	}
 	if presence == amp.PresenceDenied {
 		require.Empty(t, notified, "events for a sender who may not see presence")
-		require.NotContains(t, []amp.Action{amp.ActionAlert, amp.ActionError}, res.Action())
+		require.NotContains(t, []string{string(amp.ActionAlert), string(amp.ActionError)}, last)
+	}
+	rs, known := requestRules(t, req)
+	if !res.Proceed() && last == "" && known {
+		require.True(t, slices.ContainsFunc(rs.Rules, func(r amp.Rule) bool { return r.Action == amp.ActionDrop }),
+			"dropped without a drop rule: %v", rs)
 	}
 
-	// One notify event for each notified rule, echoing it, then the alert,
-	// the error or service-unavailable.
-	want := len(notified)
-	if res.Action() == amp.ActionAlert || res.Action() == amp.ActionError {
-		want++
-	}
-	if res.ServiceUnavailable() {
-		want++
-	}
-	require.Len(t, replies, want, "replies: %s", writeAll(replies...))
-	for i, r := range notified {
-		ev := amp.ParseEvent(replies[i])
-		require.Equal(t, amp.ActionNotify, ev.Status, writeXML(replies[i]))
-		require.Equal(t, []amp.Rule{r}, ev.Rules, writeXML(replies[i]))
-	}
+	// Result.Request evaluates the same again: nothing of res has fired.
+	again := mustEvaluate(t, res.Request(), o)
+	require.Equal(t, writeAll(replies...)+writeXML(res.Message()), writeAll(again.Replies(domain)...)+writeXML(again.Message()))
 
-	// Remaining holds every rule but the fired ones.
-	fired := slices.Clone(notified)
-	if overridden {
-		fired = append(fired, rule)
+	// The message passed on: nil unless Proceed; unchanged when routed on
+	// or at a transit hop; without <amp/> when delivered here; with the
+	// rules that did not fire when stored.
+	out := res.Message()
+	require.Equal(t, res.Proceed(), out != nil)
+	if out == nil {
+		return
 	}
-	rest := slices.Clone(req.Rules().Rules)
-	for _, r := range fired {
+	require.NotSame(t, msg, out, "a message with a request is passed on as a copy")
+	if hop == amp.HopTransit || o.NextHop != amp.NextHopLocal {
+		require.Equal(t, canonical(msg), canonical(out), "a message routed on is passed on unchanged")
+		return
+	}
+	if o.Delivery != amp.DeliveryStored {
+		require.Equal(t, amp.RuleSet{}, ampOf(out), "a delivered message keeps <amp/>: %s", writeXML(out))
+		return
+	}
+	if !known {
+		return
+	}
+	rest := slices.Clone(rs.Rules)
+	for _, r := range notified {
 		i := slices.Index(rest, r)
-		require.GreaterOrEqual(t, i, 0, "fired rule %v is not a rule of the request", r)
+		require.GreaterOrEqual(t, i, 0, "notified rule %v is not a rule of the request", r)
 		rest = slices.Delete(rest, i, i+1)
 	}
 	if len(rest) == 0 {
 		rest = nil
 	}
-	require.Equal(t, rest, res.Remaining().Rules().Rules)
-
-	// The message passed on: nil unless Proceed; without <amp/> when
-	// delivered here, with the remaining rules when stored.
-	out := res.Message()
-	require.Equal(t, res.Proceed(), out != nil)
-	if out == nil || out == msg {
-		return
-	}
-	var kept []*etree.Element
-	for _, c := range out.ChildElements() {
-		if c.Tag == "amp" && c.NamespaceURI() == amp.NS {
-			kept = append(kept, c)
-		}
-	}
-	if o.Delivery != amp.DeliveryStored || len(rest) == 0 {
-		require.Empty(t, kept, "a delivered message keeps <amp/>: %s", writeXML(out))
-		return
-	}
-	require.Len(t, kept, 1, writeXML(out))
-	require.Len(t, kept[0].SelectElements("rule"), len(rest), writeXML(out))
+	require.Equal(t, rest, ampOf(out).Rules, "the rules stored: %s", writeXML(out))
 }
 
 // fzScale returns msg with its children, and the children of its first
@@ -284,7 +315,8 @@ func linProcess(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.
 	e.Reply(domain)
 	res.Replies(domain)
 	res.Message()
-	res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Message()
+	again, _ := res.Request().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored})
+	again.Message()
 }
 
 // process is Parse and, unless it refuses the request, Evaluate: the
@@ -295,7 +327,8 @@ func process(p *amp.Processor, msg *etree.Element, hop amp.Hop, presence amp.Pre
 	if errors.As(err, &e) {
 		return amp.Result{}, e
 	}
-	return req.Evaluate(o), nil
+	res, _ := req.Evaluate(o)
+	return res, nil
 }
 
 // linAllocs is the allocations of linProcess, per run.
@@ -361,10 +394,12 @@ func TestLinearCost(t *testing.T) {
 	}
 }
 
-// FuzzRoundTrip parses a message, writes its request's rules with
-// RuleSet.Element and parses them again: the same rules come back, in
-// memory, and through XML when no value holds a tab or a line end (which
-// XML normalizes unless written as references).
+// FuzzRoundTrip parses a message and writes its request's rules, as the
+// library echoes them, with RuleSet.Element, and parses them again: the
+// same rules come back, in memory, and through XML when no value holds a
+// tab or a line end (which XML normalizes unless written as references).
+// It also stores the message, writes the stored copy and resumes it: the
+// rules Resume reads are the rules the copy keeps.
 func FuzzRoundTrip(f *testing.F) {
 	for _, s := range fzSeeds() {
 		f.Add([]byte(s))
@@ -380,42 +415,35 @@ func FuzzRoundTrip(f *testing.F) {
 			return
 		}
 		req, err := p.Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-		rs := req.Rules()
+		if err != nil {
+			return // FuzzParse checks refusals
+		}
+		rs, ok := requestRules(t, req)
+		if !ok {
+			return
+		}
 		back := requireRoundTrip(t, p, rs, amp.PresenceAuthorized)
-		if err != nil || back == nil || strings.ContainsAny(fmt.Sprint(rs.Rules), "\t\n\r") {
+		if back == nil || strings.ContainsAny(fmt.Sprint(rs.Rules), "\t\n\r") {
 			return
 		}
 		wire, err := parseXML(writeXML(back))
 		require.NoError(t, err)
 		again, err := p.Parse(wire, amp.HopEdge, amp.PresenceAuthorized)
 		require.NoError(t, err, writeXML(back))
-		require.Equal(t, rs, again.Rules())
-	})
-}
+		require.Equal(t, rs, mustRules(t, again))
 
-// FuzzMayHaveRequest checks that when MayHaveRequest says a stanza has no
-// request, Parse finds none in it, on its own or in a stream.
-func FuzzMayHaveRequest(f *testing.F) {
-	for _, s := range fzSeeds() {
-		f.Add([]byte(s))
-	}
-	f.Add([]byte(`<message from='a@b/c' id='1'><amp xmlns='&#x68;ttp://jabber.org/protocol/amp'><rule/></amp></message>`))
-	f.Add([]byte(`<message from='a@b/c' id='1'><a:amp><rule/></a:amp></message>`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		if amp.MayHaveRequest(data) {
+		res := mustEvaluate(t, req, amp.Outcome{Delivery: amp.DeliveryStored})
+		stored := res.Message()
+		if stored == nil {
 			return
 		}
-		for _, inStream := range []bool{false, true} {
-			msg := readStanza(data, inStream)
-			if msg == nil {
-				continue
-			}
-			req, err := (*amp.Processor)(nil).Parse(msg, amp.HopEdge, amp.PresenceAuthorized)
-			if err != nil {
-				require.ErrorIs(t, err, amp.ErrNotMessage, "MayHaveRequest(%q) is false", data)
-			}
-			require.Equal(t, amp.RuleSet{}, req.Rules(), "MayHaveRequest(%q) is false", data)
-			require.True(t, req.Evaluate(amp.Outcome{NextHop: amp.NextHopNoAMP}).Proceed(), "MayHaveRequest(%q) is false", data)
+		read, err := parseXML(writeXML(stored))
+		require.NoError(t, err, writeXML(stored))
+		require.Equal(t, canonical(stored), canonical(read))
+		resumed, err := p.Resume(read, amp.PresenceAuthorized)
+		require.NoError(t, err, "Resume of %s", writeXML(stored))
+		if got, ok := requestRules(t, resumed); ok {
+			require.Equal(t, ampOf(stored), got, "the rules resumed from %s", writeXML(stored))
 		}
 	})
 }

@@ -299,7 +299,16 @@ func evaluate(t testing.TB, p *amp.Processor, msg *etree.Element, hop amp.Hop, o
 	t.Helper()
 	req, err := p.Parse(msg, hop, amp.PresenceAuthorized)
 	require.NoError(t, err)
-	return req.Evaluate(o)
+	return mustEvaluate(t, req, o)
+}
+
+// mustEvaluate evaluates req under o, which must be an Outcome Evaluate
+// accepts.
+func mustEvaluate(t testing.TB, req amp.Request, o amp.Outcome) amp.Result {
+	t.Helper()
+	res, err := req.Evaluate(o)
+	require.NoError(t, err, "Evaluate(%+v)", o)
+	return res
 }
 
 const (
@@ -464,10 +473,12 @@ func metRule(a amp.Action) effect {
 
 // effectOf returns what res does for msg, after checking what every reply
 // must be: from the server to the sender, with the message's id, without
-// its body, and readable by ParseEvent.
+// its body, and readable by ParseEvent. The overriding action is read from
+// the replies: an alert or an error event says so, and a Result that does
+// not proceed with nothing but notify events was dropped.
 func effectOf(t testing.TB, msg *etree.Element, res amp.Result) effect {
 	t.Helper()
-	e := effect{Proceed: res.Proceed(), Action: res.Action()}
+	e := effect{Proceed: res.Proceed()}
 	for _, reply := range res.Replies(domain) {
 		ev := amp.ParseEvent(reply)
 		require.NotNil(t, ev, "reply is not an AMP event: %s", writeXML(reply))
@@ -484,17 +495,103 @@ func effectOf(t testing.TB, msg *etree.Element, res amp.Result) effect {
 		}
 	}
 	if !e.Proceed {
+		e.Action = amp.ActionDrop
+		if n := len(e.Replies); n > 0 {
+			switch last := e.Replies[n-1]; last {
+			case string(amp.ActionAlert), string(amp.ActionError):
+				e.Action = amp.Action(last)
+			case "service-unavailable":
+				e.Action = ""
+			}
+		}
 		assert.Nil(t, res.Message(), "Message when the server does not go on")
 	}
 	return e
 }
 
-// kept returns the <amp/> of a message passed on, as written (read at a
-// transit hop, where rules are not checked); the zero RuleSet for none.
+// firedRules returns the rules the replies of res report: the rule of each
+// notify event, then of the alert or the error of the error action.
+func firedRules(t testing.TB, res amp.Result) []amp.Rule {
+	t.Helper()
+	var out []amp.Rule
+	for _, reply := range res.Replies(domain) {
+		ev := amp.ParseEvent(reply)
+		require.NotNil(t, ev, "reply is not an AMP event: %s", writeXML(reply))
+		if ev.Status != "" {
+			require.Len(t, ev.Rules, 1, "an event carries one rule: %s", writeXML(reply))
+			out = append(out, ev.Rules...)
+		}
+	}
+	return out
+}
+
+// ampOf returns the request <amp/> of el as written, read by the test
+// itself: the first child named amp in the AMP namespace, its per-hop and
+// its <rule/> children in that namespace; the zero RuleSet when el carries
+// none.
+func ampOf(el *etree.Element) amp.RuleSet {
+	var rs amp.RuleSet
+	if el == nil {
+		return rs
+	}
+	for _, c := range el.ChildElements() {
+		if c.Tag != "amp" || c.NamespaceURI() != amp.NS {
+			continue
+		}
+		rs.PerHop = fzAttr(c, "per-hop") == "true"
+		for _, r := range c.ChildElements() {
+			if r.Tag == "rule" && r.NamespaceURI() == amp.NS {
+				rs.Rules = append(rs.Rules, amp.Rule{Condition: amp.Condition(fzAttr(r, "condition")), Action: amp.Action(fzAttr(r, "action")), Value: fzAttr(r, "value")})
+			}
+		}
+		return rs
+	}
+	return rs
+}
+
+// kept returns the <amp/> of a message passed on, as written; the zero
+// RuleSet for none.
 func kept(t testing.TB, msg *etree.Element) amp.RuleSet {
 	t.Helper()
 	require.NotNil(t, msg, "no message to pass on")
-	req, err := (*amp.Processor)(nil).Parse(msg, amp.HopTransit, amp.PresenceAuthorized)
-	require.NoError(t, err)
-	return req.Rules()
+	return ampOf(msg)
 }
+
+// requestRules returns the rules of req as the library read them, as the
+// service-unavailable it answers to a next hop without AMP echoes them
+// (unchecked, at most MaxRules, cut to MaxValueLen), and whether it could
+// tell: evaluated for each delivery in turn at a time that meets no
+// expire-at, until one meets no rule that stops the message. A Request
+// without rules echoes nothing.
+func requestRules(t testing.TB, req amp.Request) (amp.RuleSet, bool) {
+	t.Helper()
+	for _, d := range allDeliveries {
+		res := mustEvaluate(t, req, amp.Outcome{Delivery: d, NextHop: amp.NextHopNoAMP})
+		replies := res.Replies(domain)
+		if res.Proceed() {
+			require.Empty(t, replies, "a Result that proceeds to a next hop without AMP")
+			return amp.RuleSet{}, true
+		}
+		if len(replies) == 0 {
+			continue
+		}
+		ev := amp.ParseEvent(replies[len(replies)-1])
+		require.NotNil(t, ev)
+		if ev.Err != nil && ev.Err.Kind == amp.ErrServiceUnavailable {
+			return amp.RuleSet{PerHop: ev.PerHop, Rules: ev.Rules}, true
+		}
+	}
+	return amp.RuleSet{}, false
+}
+
+// mustRules is requestRules for a request that can tell.
+func mustRules(t testing.TB, req amp.Request) amp.RuleSet {
+	t.Helper()
+	rs, ok := requestRules(t, req)
+	require.True(t, ok, "the request's rules stop the message whatever the delivery")
+	return rs
+}
+
+// valueRoom is the shortest MaxValueLen NewProcessor accepts for each
+// condition: the room its values need.
+var valueRoom = map[amp.Condition]int{amp.ConditionDeliver: 7, amp.ConditionExpireAt: 20, amp.ConditionMatchResource: 5}

@@ -19,7 +19,8 @@ type hxCase struct {
 	cfg    amp.Config
 	denied bool // the sender may not see the recipient's presence
 	hop    amp.Hop
-	// For a refusal: its kind, Index, exact reply, and what its message
+	// For a refusal: its kind, the index of its first failing rule (which
+	// its text gives, counted from 1), its exact reply, and what its text
 	// says when it matters.
 	kind  error
 	index int
@@ -198,10 +199,10 @@ func hxCases() []hxCase {
 		hxRefused("a 1 MB value", ruleXML("deliver", "drop", huge), na, 0, ruleXML("deliver", "drop", cut), ruleXML("deliver", "drop", cut)),
 		{name: "a 1 MB value, rules after it", in: requestXML("", ruleXML("deliver", "drop", huge)+dropRule), kind: na, want: refusalXML("", ruleXML("deliver", "drop", cut)+dropRule, na, ruleXML("deliver", "drop", cut))},
 		hxRefused("a long unknown condition", ruleXML(long, "drop", long), uc, 0, ruleXML(cut, "drop", cut), ruleXML(cut, "drop", cut)),
-		{name: "names XEP-0079 defines are never cut", in: requestXML("", ruleXML("match-resource", "notify", "any")+ruleXML("x-much-too-long", "x-also-too-long", "any")), cfg: amp.Config{MaxValueLen: 8}, kind: ua, index: 1,
+		{name: "names XEP-0079 defines are never cut", in: requestXML("", ruleXML("match-resource", "notify", "any")+ruleXML("x-much-too-long", "x-also-too-long", "any")), cfg: amp.Config{MaxValueLen: 8, Conditions: []amp.Condition{amp.ConditionDeliver, amp.ConditionMatchResource}}, kind: ua, index: 1,
 			want: refusalXML("", ruleXML("match-resource", "notify", "any")+ruleXML("x-much-t", "x-also-t", "any"), ua, ruleXML("x-much-t", "x-also-t", "any"))},
-		{name: "expire-at over a small limit", in: requestXML("", dropRule+ruleXML("expire-at", "drop", "2004-01-01T00:00:00Z")), cfg: amp.Config{MaxValueLen: 19}, kind: na, index: 1,
-			want: refusalXML("", dropRule+ruleXML("expire-at", "drop", "2004-01-01T00:00:00"), na, ruleXML("expire-at", "drop", "2004-01-01T00:00:00"))},
+		{name: "expire-at over a small limit", in: requestXML("", dropRule+ruleXML("expire-at", "drop", "2004-01-01T00:00:00.5Z")), cfg: amp.Config{MaxValueLen: 20}, kind: na, index: 1,
+			why: "value longer than 20 bytes", want: refusalXML("", dropRule+ruleXML("expire-at", "drop", "2004-01-01T00:00:00."), na, ruleXML("expire-at", "drop", "2004-01-01T00:00:00."))},
 		{name: "expire-at at a small limit", in: requestXML("", ruleXML("expire-at", "drop", "2004-01-01T00:00:00Z")), cfg: amp.Config{MaxValueLen: 20},
 			rules: []amp.Rule{{Condition: amp.ConditionExpireAt, Action: amp.ActionDrop, Value: "2004-01-01T00:00:00Z"}}},
 
@@ -256,10 +257,21 @@ func hxRepeatRules(n int, r amp.Rule) []amp.Rule {
 	return out
 }
 
+// hxAlone parses, with p at the edge for a sender with presence, a request
+// whose only rule is r.
+func hxAlone(t testing.TB, p *amp.Processor, r amp.Rule, presence amp.Presence) error {
+	t.Helper()
+	msg := readXML(t, messageXML(" to='"+recipient+"'", ""))
+	msg.AddChild(amp.RuleSet{Rules: []amp.Rule{r}}.Element())
+	_, err := p.Parse(msg, amp.HopEdge, presence)
+	return err
+}
+
 // TestHostile runs the table of hxCases: a refusal is exactly the reply
-// wanted and bounded, agrees with CheckRule and leaves nothing to
-// evaluate; an accepted request has the rules wanted and bounded replies;
-// for nobody to answer there is no *Error.
+// wanted and bounded, refuses its first listed rule alike when it is
+// alone, and leaves nothing to evaluate; an accepted request has the rules
+// wanted, each accepted alone, and bounded replies; for nobody to answer
+// there is no *Error.
 func TestHostile(t *testing.T) {
 	kinds := []error{amp.ErrBadRequest, amp.ErrUnsupportedAction, amp.ErrUnsupportedCondition, amp.ErrNotAcceptable, amp.ErrServiceUnavailable, amp.ErrFailedRules}
 	for _, tc := range hxCases() {
@@ -279,17 +291,17 @@ func TestHostile(t *testing.T) {
 				return
 			case tc.kind == nil:
 				require.NoError(t, err)
-				require.Equal(t, tc.rules, req.Rules().Rules)
+				require.Equal(t, tc.rules, mustRules(t, req).Rules)
 				for _, o := range boundOutcomes {
-					requireBounded(t, p, msg, req.Evaluate(o).Replies(domain)...)
+					requireBounded(t, p, msg, mustEvaluate(t, req, o).Replies(domain)...)
 				}
 				for _, r := range tc.rules {
 					if tc.hop == amp.HopEdge {
-						require.NoError(t, p.CheckRule(r, presence), "CheckRule(%v)", r)
+						require.NoError(t, hxAlone(t, p, r, presence), "%v alone", r)
 					}
 				}
 				if tc.rules == nil { // no request: the message goes on unchanged
-					res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP})
+					res := mustEvaluate(t, req, amp.Outcome{Delivery: amp.DeliveryDirect, NextHop: amp.NextHopNoAMP})
 					require.True(t, res.Proceed())
 					require.Nil(t, res.Replies(domain))
 					require.Same(t, msg, res.Message())
@@ -307,14 +319,18 @@ func TestHostile(t *testing.T) {
 				index = -1
 			}
 			require.Equal(t, tc.kind, e.Kind, "%v", err)
-			require.Equal(t, index, e.Index, "%v", err)
+			if index >= 0 {
+				require.True(t, strings.HasPrefix(err.Error(), fmt.Sprintf("%v: rule %d: ", tc.kind, index+1)), "%q names rule %d", err, index+1)
+			} else {
+				require.NotRegexp(t, `^amp: [a-z ]+: rule \d`, err.Error(), "a bad request names no rule")
+			}
 			require.Contains(t, err.Error(), tc.why)
 			reply := e.Reply(domain)
 			assertXML(t, tc.want, reply)
 			requireBounded(t, p, msg, reply)
 			// A server that evaluates a refused request anyway sends nothing.
-			require.Equal(t, amp.RuleSet{}, req.Rules())
-			require.Empty(t, req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored}).Replies(domain))
+			require.Equal(t, amp.Request{}, req)
+			require.Empty(t, mustEvaluate(t, req, amp.Outcome{Delivery: amp.DeliveryStored}).Replies(domain))
 			// Error.Rules are the rules listed, as written: the reply cuts them.
 			listed := amp.ParseEvent(readXML(t, tc.want)).Err.Rules
 			require.Len(t, e.Rules, len(listed))
@@ -323,14 +339,16 @@ func TestHostile(t *testing.T) {
 				cut := amp.Rule{Condition: amp.Condition(hxCut(string(r.Condition), limit)), Action: amp.Action(hxCut(string(r.Action), limit)), Value: hxCut(r.Value, limit)}
 				require.Equal(t, listed[i], cut, "Error.Rules[%d], cut to MaxValueLen", i)
 			}
-			// CheckRule refuses the first rule listed alike, unless what
-			// Parse refused is no rule's alone: a repeated attribute (a Rule
-			// has none) or the rule count.
+			// The first rule listed, alone in a request, is refused alike,
+			// unless what Parse refused is no rule's alone: a repeated
+			// attribute (a Rule has none) or the rule count.
 			if len(e.Rules) > 0 && !strings.Contains(err.Error(), "repeated") && !strings.Contains(err.Error(), "more than") {
-				var ce *amp.Error
-				require.ErrorAs(t, p.CheckRule(e.Rules[0], presence), &ce, "CheckRule(%v)", e.Rules[0])
-				require.Equal(t, amp.Error{Kind: tc.kind, Rules: e.Rules[:1], Err: ce.Err}, *ce, "CheckRule")
-				require.Nil(t, ce.Reply(domain), "CheckRule's Error answers no message")
+				var ae *amp.Error
+				aerr := hxAlone(t, p, e.Rules[0], presence)
+				require.ErrorAs(t, aerr, &ae, "%v alone", e.Rules[0])
+				require.Equal(t, tc.kind, ae.Kind, "%v alone: %v", e.Rules[0], aerr)
+				require.Equal(t, e.Rules[:1], ae.Rules, "%v alone", e.Rules[0])
+				require.True(t, strings.HasPrefix(aerr.Error(), fmt.Sprintf("%v: rule 1: ", tc.kind)), "%q names rule 1", aerr)
 			}
 		})
 	}

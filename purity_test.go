@@ -42,7 +42,7 @@ func purInputs(t testing.TB) []purInput {
 // purProcessors are the configurations the purity tests use.
 var purProcessors = func() []*amp.Processor {
 	var out []*amp.Processor
-	for _, c := range []amp.Config{{}, {MaxRules: 2, MaxValueLen: 8}, {Actions: []amp.Action{amp.ActionNotify, amp.ActionDrop}, Conditions: []amp.Condition{amp.ConditionDeliver}}} {
+	for _, c := range []amp.Config{{}, {MaxRules: 2, MaxValueLen: 8, Conditions: []amp.Condition{amp.ConditionDeliver, amp.ConditionMatchResource}}, {Actions: []amp.Action{amp.ActionNotify, amp.ActionDrop}, Conditions: []amp.Condition{amp.ConditionDeliver}}} {
 		p, err := amp.NewProcessor(c)
 		if err != nil {
 			panic(err)
@@ -114,14 +114,19 @@ func TestPurity(t *testing.T) {
 							owned("Error.Reply", func() []*etree.Element { return []*etree.Element{e.Reply(domain)} })
 							continue
 						}
-						owned("RuleSet.Element", func() []*etree.Element { return []*etree.Element{req.Rules().Element()} })
 						for _, o := range outcomes {
-							res := req.Evaluate(o)
+							res := mustEvaluate(t, req, o)
 							same("Evaluate")
 							owned("Replies", func() []*etree.Element { return res.Replies(domain) })
 							owned("Message", func() []*etree.Element { return []*etree.Element{res.Message()} })
-							rest := res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored})
-							owned("Remaining", func() []*etree.Element { return append(rest.Replies(domain), rest.Message()) })
+							rest := mustEvaluate(t, res.Request(), amp.Outcome{Delivery: amp.DeliveryStored})
+							owned("Request", func() []*etree.Element { return append(rest.Replies(domain), rest.Message()) })
+							if stored := rest.Message(); hop == amp.HopEdge && stored != nil && stored != msg {
+								back, err := p.Resume(stored, amp.PresenceAuthorized)
+								require.NoError(t, err, "Resume of %s", writeXML(stored))
+								resumed := mustEvaluate(t, back, o)
+								owned("Resume", func() []*etree.Element { return append(resumed.Replies(domain), resumed.Message()) })
+							}
 						}
 					}
 				}
@@ -133,6 +138,7 @@ func TestPurity(t *testing.T) {
 // purKept is what a server keeps of one message while it processes the
 // next ones: the Result or the *Error, and what they said when returned.
 type purKept struct {
+	msg  *etree.Element
 	res  amp.Result
 	err  *amp.Error
 	said string
@@ -143,20 +149,21 @@ func purSay(res amp.Result, e *amp.Error) string {
 	if e != nil {
 		return writeXML(e.Reply(domain))
 	}
-	rule, ok := res.Rule()
-	return fmt.Sprintf("%v %q %v %v %v %v\n%s%s", res.Proceed(), res.Action(), rule, ok, res.Notified(), res.Remaining().Rules(),
-		writeAll(res.Replies(domain)...), writeXML(res.Message()))
+	again, err := res.Request().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored})
+	return fmt.Sprintf("%v %v\n%s%s\nstored: %v\n%s%s", res.Proceed(), err,
+		writeAll(res.Replies(domain)...), writeXML(res.Message()),
+		again.Proceed(), writeAll(again.Replies(domain)...), writeXML(again.Message()))
 }
 
 // purProcess is what a server does with one message, as the README
 // recommends: Parse, then Evaluate and the replies, or the refusal.
 func purProcess(p *amp.Processor, msg *etree.Element, o amp.Outcome) purKept {
 	res, e := process(p, msg, amp.HopEdge, amp.PresenceAuthorized, o)
-	return purKept{res: res, err: e, said: purSay(res, e)}
+	return purKept{msg: msg, res: res, err: e, said: purSay(res, e)}
 }
 
 // purMeddle does to a kept message what a caller may do later: evaluate
-// the remaining rules again, and edit the rules and slices it was given.
+// its request again, and edit the rules, slices and elements it was given.
 func purMeddle(k purKept) {
 	if k.err != nil {
 		for i := range k.err.Rules {
@@ -165,15 +172,12 @@ func purMeddle(k purKept) {
 		k.err.Rules = append(k.err.Rules, amp.Rule{})
 		return
 	}
-	k.res.Remaining().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)}).Replies(domain)
-	rs := k.res.Remaining().Rules()
-	for i := range rs.Rules {
-		rs.Rules[i].Value = "edited"
+	again, _ := k.res.Request().Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: time.Date(2005, 1, 1, 0, 0, 0, 0, time.UTC)})
+	for _, el := range append(again.Replies(domain), k.res.Replies(domain)...) {
+		purScribble(el)
 	}
-	for _, n := range [][]amp.Rule{k.res.Notified(), rs.Rules} {
-		for i := range n {
-			n[i].Action = "edited"
-		}
+	if m := k.res.Message(); m != nil && m != k.msg {
+		purScribble(m) // a copy: only a message without a request is the caller's
 	}
 }
 

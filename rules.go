@@ -3,9 +3,11 @@ package amp
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/ampxmpp/amp/etreexml"
 	"github.com/beevik/etree"
 )
 
@@ -60,26 +62,78 @@ func (r Rule) nonEmpty() uint8 {
 	return bits
 }
 
-// rule is a rule as written and what check decided about it.
+// rule is a rule as written.
 type rule struct {
 	Rule
 	written  uint8     // the attributes the <rule/> has, empty or not
 	repeated bool      // the <rule/> repeats one of them
-	skip     bool      // it does not apply at this hop: neither checked nor evaluated
-	at       time.Time // the time of an acceptable expire-at rule
+	at       time.Time // the time of an accepted expire-at rule
 }
 
-// check decides what rule r means to p, for a server at hop and a sender
-// with presence. It returns the kind of error r fails with and why, or nil
-// when r is acceptable; it sets r.skip for a rule that does not apply at
-// hop, and r.at for an acceptable expire-at rule. It is the one place
-// that decides whether a rule is acceptable: Evaluate meets only rules
-// that passed it.
-func (p *Processor) check(r *rule, hop Hop, presence Presence) (kind, why error) {
+// appliesHere reports whether rule ru applies at this server, for a
+// message that goes to nextHop: NextHopLocal at Parse, where the server
+// checks what it may have to do itself. It is the one place that decides
+// it. Rules apply at the edge servers, and at a transit hop only with
+// per-hop='true' (§2.1.2). match-resource is judged only by the server
+// that delivers to the recipient's sessions or storage: never at a
+// transit hop, whatever per-hop says, nor where the message is routed on
+// (§3.3.3). A rule that does not apply is neither validated nor met.
+func (q *request) appliesHere(ru *rule, nextHop NextHop) bool {
+	if q.hop == HopTransit && !q.perHop {
+		return false
+	}
+	if ru.Condition == ConditionMatchResource {
+		return q.hop == HopEdge && nextHop == NextHopLocal
+	}
+	return true
+}
+
+// validate checks the request, whose <amp/> is amp, and each rule that
+// applies here, and returns the refusal, or nil (§2.2.1): the first
+// failing rule in document order decides the kind, and the refusal lists
+// every rule that fails with it.
+func (q *request) validate(amp *etree.Element, presence Presence) error {
+	p := q.p
 	switch {
-	case hop == HopTransit && r.Condition == ConditionMatchResource:
-		r.skip = true // decided by the server that delivers (§3.3.3)
-		return nil, nil
+	case q.hop == HopTransit && !q.perHop:
+		return nil // no rule applies here (§2.1.2)
+	case q.stanza.id == "":
+		return q.badRequest("the message has no id")
+	case len(q.rules) == 0:
+		return q.badRequest("the request has no rule")
+	case len(q.rules) > p.maxRules:
+		return q.refusal(ErrNotAcceptable, p.maxRules, q.rules[p.maxRules:], fmt.Errorf("more than %d rules", p.maxRules))
+	}
+	first, firstKind, firstWhy := -1, error(nil), error(nil)
+	var listed []rule
+	for i := range q.rules {
+		ru := &q.rules[i]
+		if !q.appliesHere(ru, NextHopLocal) {
+			continue
+		}
+		kind, why := p.check(ru, presence)
+		if kind == nil || (first >= 0 && kind != firstKind) {
+			continue
+		}
+		if first < 0 {
+			first, firstKind, firstWhy = i, kind, why
+		}
+		listed = append(listed, *ru)
+	}
+	if first < 0 {
+		return nil
+	}
+	return q.refusal(firstKind, first, listed, firstWhy)
+}
+
+// check returns the kind of error rule r fails with for a sender with
+// presence, and why; nil when p accepts it. One rule fails with the first
+// of: a missing, empty or repeated attribute; an action p does not
+// support; a condition p does not support; a value the condition does not
+// define or one too long; a rule that could reveal the recipient's
+// presence to a sender who may not see it (§9).
+func (p *Processor) check(r *rule, presence Presence) (kind, why error) {
+	switch {
 	case r.Condition == "":
 		return ErrNotAcceptable, errors.New("missing or empty condition")
 	case r.Action == "":
@@ -88,14 +142,14 @@ func (p *Processor) check(r *rule, hop Hop, presence Presence) (kind, why error)
 		return ErrNotAcceptable, errors.New("missing or empty value")
 	case r.repeated:
 		return ErrNotAcceptable, errors.New("repeated attribute")
-	case !p.supportsAction(r.Action):
+	case p.actions&r.Action.bit() == 0:
 		return ErrUnsupportedAction, fmt.Errorf("action %q", cut(string(r.Action), p.maxValueLen))
-	case !p.supportsCondition(r.Condition):
+	case p.conditions&r.Condition.bit() == 0:
 		return ErrUnsupportedCondition, fmt.Errorf("condition %q", cut(string(r.Condition), p.maxValueLen))
 	case len(r.Value) > p.maxValueLen:
 		return ErrNotAcceptable, fmt.Errorf("value longer than %d bytes", p.maxValueLen)
 	}
-	if why := r.Condition.checkValue(r.Value, &r.at); why != nil {
+	if r.at, why = checkValue(r.Condition, r.Value); why != nil {
 		return ErrNotAcceptable, why
 	}
 	if presence == PresenceDenied && r.Action != ActionDrop {
@@ -106,42 +160,23 @@ func (p *Processor) check(r *rule, hop Hop, presence Presence) (kind, why error)
 
 var errPresence = errors.New("the sender may not see the recipient's presence (XEP-0079 §9)")
 
-// validate checks every rule of the request and returns the error for
-// those check refuses, or nil: the first failing rule in document order
-// decides the kind, and the error lists every rule that fails with it.
-func (r *request) validate(presence Presence) error {
-	first, firstKind, firstWhy := -1, error(nil), error(nil)
-	var listed []rule
-	for i := range r.rules {
-		kind, why := r.p.check(&r.rules[i], r.hop, presence)
-		if kind == nil || (first >= 0 && kind != firstKind) {
-			continue
+// findAMP returns the first <amp/> child of msg in the AMP namespace,
+// whatever its prefix, or nil, and whether it is an event: an <amp/> with
+// a status attribute, which a server sent and never processes again.
+func findAMP(msg *etree.Element) (amp *etree.Element, isEvent bool) {
+	for _, t := range msg.Child {
+		// Only an <amp/> needs its namespace looked up (BenchmarkNoAMP).
+		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" {
+			for ns, el := range etreexml.Children(msg) {
+				if el.Tag == "amp" && ns == NS {
+					_, isEvent = etreexml.Attr(el, "status")
+					return el, isEvent
+				}
+			}
+			return nil, false
 		}
-		if first < 0 {
-			first, firstKind, firstWhy = i, kind, why
-		}
-		listed = append(listed, r.rules[i])
 	}
-	if first < 0 {
-		return nil
-	}
-	return r.refusal(firstKind, first, listed, firstWhy)
-}
-
-// badRequest returns the refusal of a request no server can accept.
-func (r *request) badRequest(why string) *Error {
-	return r.refusal(ErrBadRequest, -1, nil, errors.New(why))
-}
-
-// refusal returns the error of kind for the request, listing rules. The
-// reply echoes at most MaxRules rules of the request, and lists at most
-// MaxRules, so that its size is bounded by the limits.
-func (r *request) refusal(kind error, index int, listed []rule, why error) *Error {
-	e := &Error{Kind: kind, Index: index, Err: why, msg: r.msg, perHop: r.perHop, maxValueLen: r.p.maxValueLen}
-	e.echo = r.rules[:min(len(r.rules), r.p.maxRules)]
-	e.listed = listed[:min(len(listed), r.p.maxRules)]
-	e.Rules = ruleValues(e.listed)
-	return e
+	return nil, false
 }
 
 // readRules reads every <rule/> child of parent in namespace ns, as
@@ -153,26 +188,34 @@ func readRules(parent *etree.Element, ns string, buf []rule) []rule {
 			n++
 		}
 	}
-	// Sized first, and each rule read in place: growing the slice and
-	// copying rules into it were most of the cost of BenchmarkEvaluate.
 	rules := buf[:0]
 	if n > cap(buf) {
 		rules = make([]rule, 0, n)
 	}
-	var children childNamespaces
-	for _, t := range parent.Child {
-		el, ok := t.(*etree.Element)
-		if !ok || el.Tag != "rule" {
+	for childNS, el := range etreexml.Children(parent) {
+		if el.Tag != "rule" || childNS != ns {
 			continue
 		}
-		rules = append(rules, rule{})
-		declares := readRule(&rules[len(rules)-1], el)
-		// A <rule/> that declares nothing and has its parent's prefix is
-		// in its parent's namespace, ns: only the others need a lookup
-		// (BenchmarkEvaluate).
-		if (declares || el.Space != parent.Space) && children.of(parent, el) != ns {
-			rules = rules[:len(rules)-1]
+		var r rule
+		for _, a := range el.Attr {
+			if a.Space != "" {
+				continue
+			}
+			var bit uint8
+			switch a.Key {
+			case "condition":
+				bit, r.Condition = hasCondition, Condition(a.Value)
+			case "action":
+				bit, r.Action = hasAction, Action(a.Value)
+			case "value":
+				bit, r.Value = hasValue, a.Value
+			default:
+				continue
+			}
+			r.repeated = r.repeated || r.written&bit != 0
+			r.written |= bit
 		}
+		rules = append(rules, r)
 	}
 	return rules
 }
@@ -186,43 +229,13 @@ func ruleValues(rules []rule) []Rule {
 	return out
 }
 
-// readRule reads into r, a zero rule, the unprefixed condition, action and
-// value attributes of a <rule/>, the last of each when one is repeated, and
-// reports whether the <rule/> declares a namespace.
-func readRule(r *rule, el *etree.Element) (declares bool) {
-	for i := range el.Attr {
-		a := &el.Attr[i] // a copy of each etree.Attr costs more than the tests
-		if a.Space != "" {
-			declares = declares || a.Space == "xmlns"
-			continue
-		}
-		var bit uint8
-		switch a.Key {
-		case "xmlns":
-			declares = true
-			continue
-		case "condition":
-			bit, r.Condition = hasCondition, Condition(a.Value)
-		case "action":
-			bit, r.Action = hasAction, Action(a.Value)
-		case "value":
-			bit, r.Value = hasValue, a.Value
-		default:
-			continue
-		}
-		r.repeated = r.repeated || r.written&bit != 0
-		r.written |= bit
-	}
-	return declares
-}
-
 // ampElement returns an <amp/> in the AMP namespace holding rules as
 // writeRule writes them.
 func ampElement(perHop bool, rules []rule, maxLen int) *etree.Element {
 	amp := etree.NewElement("amp")
-	addAttr(amp, "xmlns", NS)
+	amp.CreateAttr("xmlns", NS)
 	if perHop {
-		addAttr(amp, "per-hop", "true")
+		amp.CreateAttr("per-hop", "true")
 	}
 	appendRules(amp, rules, maxLen)
 	return amp
@@ -241,28 +254,23 @@ func appendRules(parent *etree.Element, rules []rule, maxLen int) {
 // maxLen bytes when maxLen is not 0.
 func writeRule(el *etree.Element, r rule, maxLen int) {
 	if r.written&hasAction != 0 {
-		addAttr(el, "action", cutName(r.Action, allActions[:], maxLen))
+		addAttr(el, "action", cutUnknown(string(r.Action), r.Action.bit() != 0, maxLen))
 	}
 	if r.written&hasCondition != 0 {
-		addAttr(el, "condition", cutName(r.Condition, allConditions[:], maxLen))
+		addAttr(el, "condition", cutUnknown(string(r.Condition), r.Condition.bit() != 0, maxLen))
 	}
 	if r.written&hasValue != 0 {
 		addAttr(el, "value", cut(r.Value, maxLen))
 	}
 }
 
-// cutName returns name, cut to maxLen bytes unless it is one of known,
-// whose length is bounded already.
-func cutName[T ~string](name T, known []T, maxLen int) string {
-	if maxLen == 0 || len(name) <= maxLen {
-		return string(name)
+// cutUnknown returns name cut as cut does, unless it is known: a name
+// XEP-0079 defines is short already.
+func cutUnknown(name string, known bool, maxLen int) string {
+	if known {
+		return name
 	}
-	for _, k := range known {
-		if name == k {
-			return string(name)
-		}
-	}
-	return cut(string(name), maxLen)
+	return cut(name, maxLen)
 }
 
 // cut returns s cut to at most maxLen bytes, at the start of a character;
@@ -278,108 +286,25 @@ func cut(s string, maxLen int) string {
 	return s[:n]
 }
 
-// findAMP returns the first <amp/> child of msg in the AMP namespace,
-// whatever its prefix, or nil.
-func findAMP(msg *etree.Element) *etree.Element {
-	var children childNamespaces
-	for _, t := range msg.Child {
-		if el, ok := t.(*etree.Element); ok && el.Tag == "amp" && children.of(msg, el) == NS {
-			return el
-		}
-	}
-	return nil
-}
+// stanza holds the attributes of a message that a request needs, read once.
+type stanza struct{ ns, from, to, id, typ string }
 
-// childNamespaces finds the namespaces of the children of one element in
-// a time that does not grow with the declarations of its ancestors: a
-// child's own declarations, its parent's namespace for a child with its
-// parent's prefix, and otherwise the scope of the parent, collected from
-// its ancestors once. (NamespaceURI walks the ancestors for each child:
-// on a stanza under a stream header with many declarations, that is
-// quadratic.) The zero value is ready to use.
-type childNamespaces struct {
-	parentNS    string
-	parentKnown bool
-	scope       map[string]string // the prefixes in scope at the parent, "" the default namespace
-}
-
-// of returns the namespace of child, a child element of parent.
-func (c *childNamespaces) of(parent, child *etree.Element) string {
-	for _, a := range child.Attr {
-		if (child.Space == "" && a.Space == "" && a.Key == "xmlns") ||
-			(child.Space != "" && a.Space == "xmlns" && a.Key == child.Space) {
-			return a.Value
-		}
-	}
-	if child.Space == parent.Space {
-		if !c.parentKnown {
-			c.parentNS, c.parentKnown = parent.NamespaceURI(), true
-		}
-		return c.parentNS
-	}
-	if c.scope == nil {
-		c.scope = make(map[string]string)
-		for e := parent; e != nil; e = e.Parent() {
-			for _, a := range e.Attr {
-				prefix, ok := a.Key, a.Space == "xmlns"
-				if a.Space == "" && a.Key == "xmlns" {
-					prefix, ok = "", true
-				}
-				if _, seen := c.scope[prefix]; ok && !seen {
-					c.scope[prefix] = a.Value
-				}
-			}
-		}
-	}
-	return c.scope[child.Space]
-}
-
-// stanzaAttrs are the attributes of a stanza that a request needs.
-type stanzaAttrs struct{ from, to, id, typ string }
-
-// readStanzaAttrs returns the first unprefixed from, to, id and type
-// attributes of msg, read in one pass (BenchmarkEvaluate).
-func readStanzaAttrs(msg *etree.Element) stanzaAttrs {
-	var s stanzaAttrs
-	var seen uint8
-	for i := range msg.Attr {
-		a := &msg.Attr[i]
-		if a.Space != "" {
-			continue
-		}
-		var field *string
-		var bit uint8
-		switch a.Key {
-		case "from":
-			field, bit = &s.from, 1
-		case "to":
-			field, bit = &s.to, 2
-		case "id":
-			field, bit = &s.id, 4
-		case "type":
-			field, bit = &s.typ, 8
-		default:
-			continue
-		}
-		if seen&bit == 0 {
-			*field, seen = a.Value, seen|bit
-		}
-	}
+// readStanza returns msg's namespace and its unprefixed from, to, id and
+// type attributes.
+func readStanza(msg *etree.Element) stanza {
+	s := stanza{ns: msg.NamespaceURI()}
+	s.from, _ = etreexml.Attr(msg, "from")
+	s.to, _ = etreexml.Attr(msg, "to")
+	s.id, _ = etreexml.Attr(msg, "id")
+	s.typ, _ = etreexml.Attr(msg, "type")
 	return s
 }
 
-// attrLookup returns the value of the first unprefixed attribute key of
-// el.
-func attrLookup(el *etree.Element, key string) (string, bool) {
-	if el == nil {
-		return "", false
-	}
-	for i := range el.Attr {
-		if a := &el.Attr[i]; a.Space == "" && a.Key == key {
-			return a.Value, true
-		}
-	}
-	return "", false
+// resourcePart returns the resource of a JID: everything after its first
+// slash, or "" for a bare JID.
+func resourcePart(jid string) string {
+	_, resource, _ := strings.Cut(jid, "/")
+	return resource
 }
 
 // repeatedAttr reports whether el has the unprefixed attribute key more
@@ -392,14 +317,4 @@ func repeatedAttr(el *etree.Element, key string) bool {
 		}
 	}
 	return n > 1
-}
-
-func attrValue(el *etree.Element, key string) string {
-	v, _ := attrLookup(el, key)
-	return v
-}
-
-func hasAttr(el *etree.Element, key string) bool {
-	_, ok := attrLookup(el, key)
-	return ok
 }

@@ -48,12 +48,13 @@
 //	-max-rules N
 //		the most rules one request may carry; a request with more is
 //		refused as not acceptable, and a reply echoes and lists at most N
-//		rules (default 0: the library's default, amp.DefaultMaxRules)
+//		rules (default 0: the library's default, 32)
 //	-max-value-len N
 //		the longest value, in bytes, a rule may carry; a rule with a
 //		longer one is refused as not acceptable, and a reply cuts longer
-//		values, and names XEP-0079 does not define, to N bytes (default 0:
-//		the library's default, amp.DefaultMaxValueLen)
+//		values, and names XEP-0079 does not define, to N bytes; N must
+//		hold every value of a supported condition (20 bytes for an
+//		expire-at DateTime) (default 0: the library's default, 256)
 //	-disco NODE
 //		print the disco#info <query/> for NODE ("" for the root) and exit
 //	-features

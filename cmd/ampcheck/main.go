@@ -208,11 +208,8 @@ func parseFlags(args []string, stdout io.Writer) (*options, error) {
 // checkDelivery asks the library whether d is a value of the deliver
 // condition: the library is the one place that knows the values.
 func checkDelivery(d amp.Delivery) error {
-	var p *amp.Processor // the default: every condition, the default limits
-	rule := amp.Rule{Condition: amp.ConditionDeliver, Action: amp.ActionDrop, Value: string(d)}
-	var e *amp.Error
-	if err := p.CheckRule(rule, amp.PresenceAuthorized); errors.As(err, &e) {
-		return bad("-deliver %q: %v", d, e.Err)
+	if _, err := (amp.Request{}).Evaluate(amp.Outcome{Delivery: d}); err != nil {
+		return bad("-deliver: %v", err)
 	}
 	return nil
 }
@@ -352,7 +349,10 @@ func process(msg *etree.Element, opts *options) (*output, error) {
 			o.NextHop = amp.NextHopAMP
 		}
 	}
-	res := req.Evaluate(o)
+	res, err := req.Evaluate(o)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
 	out.Deliver = res.Proceed()
 	if m := res.Message(); out.Deliver && m != nil {
 		s := serialize(m)

@@ -41,9 +41,9 @@ func TestMessages(t *testing.T) {
 			replies: []*etree.Element{readXML(t, `<message from='x.lit' to='a@x.lit/r' id='1' type='error'><amp `+ampNS+`><rule action='notify' condition='deliver' value='stored'/></amp>
   <error type='modify' code='405'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><invalid-rules `+ampNS+`><rule action='drop' condition='expire-at' value='2030-01-01T00:00:00Z'/></invalid-rules></error></message>`)}},
 		{name: "-max-value-len below a name's length: the names XEP-0079 defines are echoed whole",
-			stdin: request("b@x.lit/s", `<rule action='notify' condition='deliver' value='direct'/>`), args: []string{"-max-value-len", "6"},
+			stdin: request("b@x.lit/s", `<rule action='notify' condition='match-resource' value='exact'/>`), args: []string{"-max-value-len", "7", "-support", "notify,deliver,match-resource"},
 			deliver: true, message: readXML(t, `<message from='a@x.lit/r' to='b@x.lit/s' id='1'/>`),
-			replies: []*etree.Element{readXML(t, `<message from='x.lit' to='a@x.lit/r' id='1'><amp `+ampNS+` status='notify' from='a@x.lit/r' to='b@x.lit/s'><rule action='notify' condition='deliver' value='direct'/></amp></message>`)}},
+			replies: []*etree.Element{readXML(t, `<message from='x.lit' to='a@x.lit/r' id='1'><amp `+ampNS+` status='notify' from='a@x.lit/r' to='b@x.lit/s'><rule action='notify' condition='match-resource' value='exact'/></amp></message>`)}},
 	})
 }
 
@@ -82,8 +82,8 @@ func TestBadInput(t *testing.T) {
 		{"directory", "", []string{t.TempDir()}, "directory"},
 		{"two files", "", []string{f5, f5}, "more than one FILE"},
 		{"flag after FILE", "", []string{f5, "-deliver", "stored"}, "more than one FILE"},
-		{"unknown -deliver", msg, []string{"-deliver", "later"}, `-deliver "later": deliver value "later" is not`},
-		{"empty -deliver", msg, []string{"-deliver", ""}, `-deliver ""`},
+		{"unknown -deliver", msg, []string{"-deliver", "later"}, `-deliver: amp: Outcome.Delivery "later" is not direct`},
+		{"empty -deliver", msg, []string{"-deliver", ""}, `-deliver: amp: Outcome.Delivery "" is not`},
 		{"unknown -hop", msg, []string{"-hop", "middle"}, `-hop "middle"`},
 		{"bad -now", msg, []string{"-now", "yesterday"}, `-now "yesterday"`},
 		{"-now without a time", msg, []string{"-now", "2004-01-01"}, `-now "2004-01-01"`},
@@ -99,6 +99,7 @@ func TestBadInput(t *testing.T) {
 		{"empty -support", msg, []string{"-support", ""}, config(amp.Config{Actions: []amp.Action{}})},
 		{"negative -max-rules", msg, []string{"-max-rules", "-1"}, config(amp.Config{MaxRules: -1})},
 		{"negative -max-value-len", msg, []string{"-max-value-len", "-1"}, config(amp.Config{MaxValueLen: -1})},
+		{"-max-value-len too short for an expire-at DateTime", msg, []string{"-max-value-len", "19"}, config(amp.Config{MaxValueLen: 19})},
 		{"-max-rules not a number", msg, []string{"-max-rules", "many"}, "-max-rules"},
 		{"unknown flag", msg, []string{"-verbose"}, "-verbose"},
 		{"flag without value", msg, []string{"-deliver"}, "-deliver"},

@@ -543,7 +543,10 @@ func checkDisco(t *testing.T, client string, cfg Config, out output) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodeFeatures := p.Features(amp.NS)
+	var nodeFeatures []string
+	for _, f := range p.DiscoInfo(amp.NS).SelectElements("feature") {
+		nodeFeatures = append(nodeFeatures, f.SelectAttrValue("var", ""))
+	}
 	switch client {
 	case "slixmpp":
 		var got struct {

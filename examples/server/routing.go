@@ -17,20 +17,20 @@ import (
 //  2. At the routing decision, Request.Evaluate says what the rules make of
 //     the delivery the server is about to make: direct to a session, stored,
 //     or none (deliverLocked, undeliverable).
-//  3. When direct delivery fails, the message is routed again from the
+//  3. When a delivery fails, its Result's request is routed again from the
 //     start: to another session, or to the store (routeAllLocked, called
 //     by endLocked in stream.go, and storeLocked).
-//  4. When a stored message is dispatched, it is parsed again and its
-//     remaining rules are evaluated at the time of dispatch (presence).
+//  4. When a stored message is dispatched, Processor.Resume reads the rules
+//     it was stored with, not validated again, and they are evaluated at
+//     the time of dispatch (presence).
 //
 // When the server sends deliver=direct events: a notify event for a
 // delivery to a session is held until the client acknowledges the message
 // (XEP-0198), or, without stream management, until it is written to the
 // socket. If the session ends first, the event is never sent, and the
-// message is routed again with its original request: the sender learns
-// where it really went (stored, or another resource), never "direct" for a
-// message that was not delivered. That is why a failed delivery evaluates
-// the original request and not Result.Remaining: no rule has visibly fired.
+// message is routed again with Result.Request, the request as it was: the
+// sender learns where it really went (stored, or another resource), never
+// "direct" for a message that was not delivered, and no rule is lost.
 // Alert, drop and error act at once, since they stop the delivery.
 
 // route processes a message a client sent, stamped with its full JID, and
@@ -97,7 +97,11 @@ func (s *Server) deliverLocked(u *user, msg *etree.Element, req amp.Request, key
 			break
 		}
 		// 2. The routing decision: direct delivery to c.
-		res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: c.jid.Resourcepart(), Time: s.cfg.Now()})
+		res, err := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryDirect, Resource: c.jid.Resourcepart(), Time: s.cfg.Now()})
+		if err != nil {
+			s.cfg.Logf("evaluating for %s: %v", c.jid, err)
+			return replies
+		}
 		if !res.Proceed() {
 			s.forget(u, key)
 			return append(replies, s.replies(res)...)
@@ -159,7 +163,11 @@ func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
 			continue
 		}
 		// 2. The routing decision: storage.
-		res := m.req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: now})
+		res, err := m.req.Evaluate(amp.Outcome{Delivery: amp.DeliveryStored, Time: now})
+		if err != nil {
+			s.cfg.Logf("evaluating for storage: %v", err)
+			continue
+		}
 		if !res.Proceed() {
 			s.forget(u, m.key)
 			replies = append(replies, s.replies(res)...)
@@ -191,7 +199,11 @@ func (s *Server) storeLocked(u *user, msgs []pending) []*etree.Element {
 // replies: the rules' events, then XEP-0160's service-unavailable unless a
 // rule decided the message's fate.
 func (s *Server) undeliverable(msg *etree.Element, req amp.Request) []*etree.Element {
-	res := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryNone, Time: s.cfg.Now()})
+	res, err := req.Evaluate(amp.Outcome{Delivery: amp.DeliveryNone, Time: s.cfg.Now()})
+	if err != nil {
+		s.cfg.Logf("evaluating an undeliverable message: %v", err)
+		return nil
+	}
 	replies := s.replies(res)
 	if res.Proceed() {
 		if e := serviceUnavailable(msg); e != nil {
@@ -225,17 +237,15 @@ func (s *Server) presence(c *session, el *etree.Element) {
 			s.push(c, &item{msg: m.msg, orig: m.msg, key: m.key})
 			continue
 		}
-		// 4. Dispatch: parse the stored message again, with the presence
-		// authorization of now; deliverLocked evaluates its remaining
-		// rules at the time of dispatch.
+		// 4. Dispatch: resume the request the message was stored with,
+		// with the presence authorization of now (§9: a sender who may no
+		// longer see it hears nothing); deliverLocked evaluates its
+		// remaining rules at the time of dispatch.
 		from, _ := jid.Parse(attr(m.msg, "from"))
-		req, err := s.amp.Parse(m.msg, amp.HopEdge, s.authorized(u, from))
+		req, err := s.amp.Resume(m.msg, s.authorized(u, from))
 		if err != nil {
-			// Accepted once, refused now: the configuration changed.
-			var refusal *amp.Error
-			if errors.As(err, &refusal) {
-				replies = append(replies, s.reply(refusal.Reply(s.cfg.Domain)))
-			}
+			// Not a message this server stored: it cannot be delivered.
+			s.cfg.Logf("dispatching to %s: %v", c.jid, err)
 			s.forget(u, m.key)
 			continue
 		}
