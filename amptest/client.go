@@ -170,24 +170,30 @@ func (k *kit) login(ctx context.Context, a Account, resource string, log *transc
 		return nil, &boundError{bound: c.jid.String(), want: want + "/" + resource}
 	}
 	go c.serve()
-	if err := c.sendRaw(`<presence/>`); err != nil {
+	if err := c.available(deadline); err != nil {
 		c.close(s.Timeout)
-		return nil, err
-	}
-	// A server handles a stream's stanzas in order: once it has answered
-	// an IQ sent after the presence, the session is available, and a
-	// message sent to it next is not stored instead.
-	id := c.jid.Resourcepart() + "-available"
-	if err := c.sendRaw(`<iq type='get' id='` + id + `'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`); err != nil {
-		c.close(s.Timeout)
-		return nil, err
-	}
-	if c.awaitIQ(id, deadline) == nil {
-		c.close(s.Timeout)
-		return nil, fmt.Errorf("logging in as %s: %w: no answer to disco#info within %v", c.jid, errTimedOut, s.Timeout)
+		return nil, fmt.Errorf("logging in as %s: %w", c.jid, err)
 	}
 	tcp.SetDeadline(time.Time{})
 	return c, nil
+}
+
+// available sends initial presence and waits until deadline for the
+// answer to an IQ sent after it: a server handles a stream's stanzas in
+// order, so once it has answered, the session is available, and a message
+// sent to it next is not stored instead.
+func (c *conn) available(deadline time.Time) error {
+	if err := c.sendRaw(`<presence/>`); err != nil {
+		return err
+	}
+	id := c.jid.Resourcepart() + "-available"
+	if err := c.sendRaw(`<iq type='get' id='` + escape(id) + `'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`); err != nil {
+		return err
+	}
+	if c.awaitIQ(id, deadline) == nil {
+		return fmt.Errorf("%w: no answer to the disco#info sent after initial presence", errTimedOut)
+	}
+	return nil
 }
 
 // features are the stream features the kit negotiates as a: STARTTLS when

@@ -13,6 +13,12 @@ import (
 // server does not know, into storage and out of it, across a restart of
 // the server, and to a session that drops before acknowledging it.
 func lifecycleScenarios() []scenario {
+	return append(append(unknownUserScenarios(), stagedScenarios()...), survivalScenarios()...)
+}
+
+// unknownUserScenarios send a deliver=none rule of each action to a user
+// the server does not know.
+func unknownUserScenarios() []scenario {
 	out := []scenario{{
 		name:       "§3.3.1/deliver=none/unknown-user/notify",
 		level:      Must,
@@ -33,7 +39,12 @@ func lifecycleScenarios() []scenario {
 			run:        func(e *env) { e.unknownUser(a) },
 		})
 	}
-	return append(out, []scenario{{
+	return out
+}
+
+// stagedScenarios follow a message into storage and out of it.
+func stagedScenarios() []scenario {
+	return []scenario{{
 		name:       "§2.2.3/staged/dispatch-evaluates-again",
 		level:      Project,
 		req:        "project: §3.3.1 judges deliver \"at the moment of receipt\"; the project evaluates a stored message's rules again when it is dispatched, so that deliver=direct tells the sender it was delivered at last.",
@@ -83,7 +94,13 @@ func lifecycleScenarios() []scenario {
 			e.send(s, msg)
 			e.exchange(e.delivered(s, msg, r1))
 		},
-	}, {
+	}}
+}
+
+// survivalScenarios follow a message through a restart of the server and
+// a recipient's session that drops.
+func survivalScenarios() []scenario {
+	return []scenario{{
 		name:       "§3.4.2/restart/stopped-message-not-kept",
 		level:      Must,
 		req:        "§3.4.2: The \"drop\" action silently discards the message from any further delivery attempts and ensures that it is not placed into offline storage. (alert and error behave as drop.)",
@@ -99,7 +116,7 @@ func lifecycleScenarios() []scenario {
 		actions:    []amp.Action{amp.ActionNotify},
 		conditions: []amp.Condition{amp.ConditionDeliver},
 		run:        func(e *env) { e.dropBeforeAck() },
-	}}...)
+	}}
 }
 
 // projectOnly makes every unexpected message a problem of the project's

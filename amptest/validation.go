@@ -111,8 +111,13 @@ func validationScenarios() []scenario {
 		}
 		out = append(out, sc)
 	}
+	return append(append(out, limitScenarios()...), unadvertisedScenarios()...)
+}
+
+// limitScenarios check the server's rule limit, when it is given.
+func limitScenarios() []scenario {
 	const reqLimit = "project: the XEP sets no limit; the project accepts at most MaxRules rules in a request and refuses more as not acceptable, listing the rules past the limit, so that one stanza's cost is bounded."
-	out = append(out, scenario{
+	return []scenario{{
 		name: "§2.2.1/limit/max-rules", level: Project, req: reqLimit, needs: needMaxRules,
 		doc: "a request with MaxRules rules is accepted",
 		run: func(e *env) {
@@ -121,14 +126,20 @@ func validationScenarios() []scenario {
 			e.send(s, msg)
 			e.exchange(e.delivered(s, msg, r1))
 		},
-	}, scenario{
+	}, {
 		name: "§2.2.1/limit/max-rules-exceeded", level: Project, req: reqLimit, needs: needMaxRules,
 		doc: "a request with more than MaxRules rules is not acceptable, <invalid-rules/> listing the rules past the limit",
 		run: func(e *env) {
 			rs := e.repeat(e.k.s.MaxRules + 1)
 			e.refusal(rules(rs...), Project, amp.ErrNotAcceptable, rs[e.k.s.MaxRules:], nil)
 		},
-	})
+	}}
+}
+
+// unadvertisedScenarios use each action and condition of the XEP the
+// server does not advertise.
+func unadvertisedScenarios() []scenario {
+	var out []scenario
 	const reqAdvertised = "§2.1.1: a server SHOULD [...] maintain a service discovery node [...] at which it advertises the individual actions and conditions it supports. " + reqValid
 	for _, a := range xepActions {
 		out = append(out, scenario{

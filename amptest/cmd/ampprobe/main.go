@@ -137,49 +137,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ampprobe: -update needs -expect FILE")
 		return 2
 	}
-	var c config
-	if *configPath != "" {
-		b, err := os.ReadFile(*configPath)
-		if err != nil {
-			fmt.Fprintf(stderr, "ampprobe: %v\n", err)
-			return 2
-		}
-		d := json.NewDecoder(strings.NewReader(string(b)))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&c); err != nil {
-			fmt.Fprintf(stderr, "ampprobe: %s: %v\n", *configPath, err)
-			return 2
-		}
+	s, err := server(*configPath, serverFlags{*addr, *domain, accounts, subscribed, *quiet, *window, *timeout, *maxRules, *startTLS || *insecure, *insecure})
+	if err != nil {
+		fmt.Fprintf(stderr, "ampprobe: %v\n", err)
+		return 2
 	}
-	s := amptest.Server{
-		Addr: c.Addr, Domain: c.Domain, Accounts: c.Accounts, Subscribed: c.Subscribed,
-		Quiet: time.Duration(c.Quiet), ExpireWindow: time.Duration(c.ExpireWindow),
-		Timeout: time.Duration(c.Timeout), MaxRules: c.MaxRules, Strict: *strict,
-	}
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&s.Addr, *addr)
-	set(&s.Domain, *domain)
-	for _, a := range accounts {
-		s.Accounts = append(s.Accounts, amptest.Account{User: a[0], Password: a[1]})
-	}
-	for _, p := range subscribed {
-		s.Subscribed = append(s.Subscribed, amptest.Subscription{Sender: p[0], Recipient: p[1]})
-	}
-	for dst, v := range map[*time.Duration]time.Duration{&s.Quiet: *quiet, &s.ExpireWindow: *window, &s.Timeout: *timeout} {
-		if v > 0 {
-			*dst = v
-		}
-	}
-	if *maxRules > 0 {
-		s.MaxRules = *maxRules
-	}
-	if c.StartTLS || c.InsecureTLS || *startTLS || *insecure {
-		s.TLS = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureTLS || *insecure}
-	}
+	s.Strict = *strict
 	s.Progress = func(r amptest.Result, done, total int) {
 		fmt.Fprintf(stderr, "[%d/%d] %-13s %-7s %s (%v)\n", done, total, r.Status, r.Level, r.Name, r.Duration.Round(time.Millisecond))
 	}
@@ -201,4 +164,57 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return compare(stdout, stderr, *expect, results, *update)
 	}
 	return code
+}
+
+// serverFlags are the flags that describe the server, beside -config.
+type serverFlags struct {
+	addr, domain           string
+	accounts, subscribed   pairs
+	quiet, window, timeout time.Duration
+	maxRules               int
+	startTLS, insecure     bool
+}
+
+// server reads the JSON file at path, when given, and adds the flags f.
+func server(path string, f serverFlags) (amptest.Server, error) {
+	var c config
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return amptest.Server{}, err
+		}
+		d := json.NewDecoder(strings.NewReader(string(b)))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&c); err != nil {
+			return amptest.Server{}, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	s := amptest.Server{
+		Addr: c.Addr, Domain: c.Domain, Accounts: c.Accounts, Subscribed: c.Subscribed,
+		Quiet: time.Duration(c.Quiet), ExpireWindow: time.Duration(c.ExpireWindow),
+		Timeout: time.Duration(c.Timeout), MaxRules: c.MaxRules,
+	}
+	for dst, v := range map[*string]string{&s.Addr: f.addr, &s.Domain: f.domain} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	for _, a := range f.accounts {
+		s.Accounts = append(s.Accounts, amptest.Account{User: a[0], Password: a[1]})
+	}
+	for _, p := range f.subscribed {
+		s.Subscribed = append(s.Subscribed, amptest.Subscription{Sender: p[0], Recipient: p[1]})
+	}
+	for dst, v := range map[*time.Duration]time.Duration{&s.Quiet: f.quiet, &s.ExpireWindow: f.window, &s.Timeout: f.timeout} {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	if f.maxRules > 0 {
+		s.MaxRules = f.maxRules
+	}
+	if c.StartTLS || c.InsecureTLS || f.startTLS {
+		s.TLS = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureTLS || f.insecure}
+	}
+	return s, nil
 }
