@@ -109,6 +109,29 @@ func survivalScenarios() []scenario {
 		needs:      needRestart,
 		run:        func(e *env) { e.stoppedNotKept() },
 	}, {
+		name:       "§2.2.3/restart/fired-rule-not-again",
+		level:      Project,
+		req:        "project: a rule fires at most once in a message's life, which a stored message keeps across a restart of the server.",
+		doc:        "a stored message whose deliver=stored notify fired is delivered after a restart of the server, and the rule does not fire again",
+		actions:    []amp.Action{amp.ActionNotify},
+		conditions: []amp.Condition{amp.ConditionDeliver},
+		needs:      needRestart,
+		run: func(e *env) {
+			s := e.login(e.k.sender, "s")
+			stored := rule(amp.ConditionDeliver, amp.ActionNotify, "stored")
+			msg := e.message(e.jid(e.k.recipient), rules(stored))
+			e.send(s, msg)
+			e.exchange(e.event(s, msg, amp.ActionNotify, stored))
+			e.restart()
+			// The sender logs in with the same resource, so that an event
+			// for the message reaches it again.
+			s = e.login(e.k.sender, "s")
+			r1 := e.login(e.k.recipient, "r1")
+			w := e.delivered(s, msg, r1)
+			w.level = Project
+			e.exchangeExtra(projectOnly, w)
+		},
+	}, {
 		name:       "§2.2.3/sm/no-direct-before-ack",
 		level:      Project,
 		req:        "project: the XEP predates XEP-0198; the project sends a notify that reports a delivery only once the recipient acknowledged it, so that the sender never hears \"direct\" for a message that was lost.",
@@ -174,6 +197,15 @@ func (e *env) stoppedNotKept() {
 	e.pass(at)
 	r1 := e.login(e.k.recipient, "r1")
 	e.exchange(e.acted(s, msg, met, r1)...)
+	e.restart()
+	e.login(e.k.sender, "s2")
+	e.login(e.k.recipient, "r2")
+	e.quiet()
+}
+
+// restart closes the scenario's sessions and restarts the server with
+// the Restart hook.
+func (e *env) restart() {
 	e.closeAll()
 	e.conns = nil
 	e.log.note("restarting the server")
@@ -183,9 +215,6 @@ func (e *env) stoppedNotKept() {
 	if err := e.k.rewatch(e.ctx); err != nil {
 		e.skipf("after the restart: %v", err)
 	}
-	e.login(e.k.sender, "s2")
-	e.login(e.k.recipient, "r2")
-	e.quiet()
 }
 
 // dropBeforeAck has the recipient enable stream management, receive a
