@@ -113,6 +113,12 @@ func TestResultReport(t *testing.T) {
 		"    alice/s ← <message id='x'/> (ignored)\n" +
 		"    (kit) bob/r1 is offline"
 	assert.Equal(t, want, r.Report())
+
+	at := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	r.Streams = []amptest.Stream{{Session: "alice/s", Chunks: []amptest.Chunk{
+		{At: at, Sent: true, Data: "<message id='m1'/>"}, {At: at, Data: "<message/>"},
+	}}}
+	assert.Equal(t, "  stream alice/s:\n    12:00:00.000 → <message id='m1'/>\n    12:00:00.000 ← <message/>\n", r.Wire())
 }
 
 func TestStatusAndLevel(t *testing.T) {
