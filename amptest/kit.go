@@ -33,8 +33,11 @@ type kit struct {
 	n         int // scenarios run so far
 
 	// watch is a session that stays for the whole run: it asks the server
-	// whether a closed session has ended (offline).
-	watch *conn
+	// whether a closed session has ended (offline). silent is set once the
+	// server did not say so in time: the kit waits Quiet instead from then
+	// on, so that such a server costs one Timeout, not one a session.
+	watch  *conn
+	silent bool
 
 	mu        sync.Mutex
 	lastClose time.Time
@@ -209,6 +212,10 @@ func (k *kit) drain(ctx context.Context) error {
 // presence. c's stream is closed, so an IQ routed to the session gets no
 // answer, and the kit asks again. It returns why it gave up, or "".
 func (k *kit) offline(c *conn) string {
+	if k.silent {
+		time.Sleep(k.s.Quiet)
+		return ""
+	}
 	w := k.watch
 	full := c.jid.String()
 	deadline := time.Now().Add(k.s.Timeout)
@@ -229,7 +236,8 @@ func (k *kit) offline(c *conn) string {
 			waitFor(w.notify, until)
 		}
 	}
-	return fmt.Sprintf("the server did not say within %v that %s went offline", k.s.Timeout, full)
+	k.silent = true
+	return fmt.Sprintf("the server did not say within %v that %s went offline (no error for an IQ to it, no unavailable presence): from now on the kit waits %v after closing a stream", k.s.Timeout, full, k.s.Quiet)
 }
 
 // waitFor waits until ch has a value or deadline passes.
