@@ -242,6 +242,32 @@ func quote(s string) string {
 	return string(b)
 }
 
+// TestProbeSilentServer runs ampprobe against a listener that accepts and
+// never answers: it exits 2 with a timeout error well within twice the
+// timeout, and prints no table.
+func TestProbeSilentServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run([]string{"-addr", l.Addr().String(), "-domain", "localhost", "-account", "alice:a", "-account", "bob:b",
+		"-subscribed", "alice:bob", "-timeout", "1s"}, &stdout, &stderr)
+	assert.Equal(t, 2, code)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Contains(t, stderr.String(), "timed out: no answer within 1s")
+	assert.Empty(t, stdout.String())
+}
+
 func TestPairs(t *testing.T) {
 	var p pairs
 	require.NoError(t, p.Set("alice:pw:with:colons"))
