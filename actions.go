@@ -178,11 +178,12 @@ type Event struct {
 // of type error with such an <amp/>. It returns nil for any other message,
 // and for a nil one.
 func ParseEvent(msg *etree.Element) *Event {
-	if !isMessage(msg) {
+	ns, ok := messageNamespace(msg)
+	if !ok {
 		return nil
 	}
 	el, isEvent := findAMP(msg)
-	st := readStanza(msg)
+	st := readStanza(msg, ns)
 	if el == nil || (!isEvent && st.typ != "error") {
 		return nil
 	}

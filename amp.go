@@ -262,7 +262,7 @@ type Request struct {
 // is never modified once made.
 type request struct {
 	p      *Processor
-	msg    etreexml.Frozen // the message, standing alone, without its <amp/> but at a transit hop
+	msg    etreexml.Frozen // the message as it came, standing alone
 	ampAt  int             // the index in msg.Child of its first <amp/>
 	hop    Hop
 	perHop bool
@@ -323,7 +323,7 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 	case q == nil:
 		return Request{msg: msg}, nil
 	}
-	if err := q.validate(amp, presence); err != nil {
+	if err := q.validate(presence); err != nil {
 		return Request{}, err
 	}
 	q.own(msg, amp)
@@ -340,13 +340,17 @@ func (p *Processor) Parse(msg *etree.Element, hop Hop, presence Presence) (Reque
 // stops the delivery, but its Results send no replies.
 //
 // A message without a request is returned as Parse returns it. Resume
-// returns an error wrapping ErrNotMessage as Parse does, and an error
-// naming the rule for a rule that XEP-0079 does not define, which this
-// package never stores: the stored message is not one Result.Message
-// wrote.
+// returns an error wrapping ErrNotMessage as Parse does, and a plain error,
+// never an *Error, for what this package never stores (a malformed
+// per-hop, a rule that XEP-0079 does not define): the stored message is
+// not one Result.Message wrote, and there is nobody to answer.
 func (p *Processor) Resume(stored *etree.Element, presence Presence) (Request, error) {
 	q, amp, err := p.orDefault().read(stored, HopEdge)
+	var refusal *Error
 	switch {
+	case errors.As(err, &refusal):
+		// Nobody is answered at dispatch for what amp never stores.
+		return Request{}, fmt.Errorf("amp: stored request: %w", refusal.Err)
 	case err != nil:
 		return Request{}, err
 	case q == nil:
@@ -372,14 +376,15 @@ func (p *Processor) Resume(stored *etree.Element, presence Presence) (Request, e
 // element, when msg carries none. It returns ErrNotMessage and
 // ErrNoSender, and a refusal for what no server accepts.
 func (p *Processor) read(msg *etree.Element, hop Hop) (*request, *etree.Element, error) {
-	if !isMessage(msg) {
+	ns, ok := messageNamespace(msg)
+	if !ok {
 		return nil, nil, notMessage(msg)
 	}
 	amp, isEvent := findAMP(msg)
 	if amp == nil || isEvent {
 		return nil, nil, nil
 	}
-	st := readStanza(msg)
+	st := readStanza(msg, ns)
 	switch {
 	case st.typ == "error":
 		return nil, nil, nil
@@ -399,33 +404,27 @@ func (p *Processor) read(msg *etree.Element, hop Hop) (*request, *etree.Element,
 	return q, amp, nil
 }
 
-// own gives q its own copy of msg, whose <amp/> is amp. At an edge server
-// the copy leaves the <amp/> out: what the request says is in q.rules,
-// written again when the message is routed on. At a transit hop, where the
-// rules were not checked, the <amp/> is kept as it is.
+// own gives q its own frozen copy of msg, whose <amp/> is amp.
 func (q *request) own(msg, amp *etree.Element) {
-	if q.hop == HopTransit {
-		q.msg = etreexml.Freeze(msg)
-	} else {
-		q.msg = etreexml.FreezeWithout(msg, NS, "amp")
-	}
+	q.msg = etreexml.Freeze(msg)
 	q.ampAt = amp.Index()
 }
 
-// isMessage reports whether el is a <message/> stanza: in jabber:client,
-// jabber:server, jabber:component:accept, or no namespace (a bare stanza as
-// a tool reads it).
-func isMessage(el *etree.Element) bool {
+// messageNamespace returns the namespace of el, and whether el is a
+// <message/> stanza: in jabber:client, jabber:server,
+// jabber:component:accept, or no namespace (a bare stanza as a tool reads
+// it).
+func messageNamespace(el *etree.Element) (string, bool) {
 	if el == nil || el.Tag != "message" {
-		return false
+		return "", false
 	}
 	switch ns := el.NamespaceURI(); {
 	case el.Space != "" && ns == "":
-		return false // an unbound prefix
+		return "", false // an unbound prefix
 	case ns == "jabber:client", ns == "jabber:server", ns == "jabber:component:accept", ns == "":
-		return true
+		return ns, true
 	}
-	return false
+	return "", false
 }
 
 // Outcome is the delivery the server is about to make, stated by the caller.
@@ -471,8 +470,10 @@ func (o Outcome) check() error {
 // ends processing and overrides the default behaviour. When the rules leave
 // the default behaviour standing and o.NextHop is NextHopNoAMP, the sender
 // gets service-unavailable instead (§2.2.4). Only the rules that apply at
-// this server are met (see appliesHere). A Request without rules, the zero
-// one included, meets nothing.
+// this server are met: at a transit hop, none without per-hop='true';
+// match-resource rules only where the server delivers the message itself
+// (NextHopLocal at an edge). A Request without rules, the zero one
+// included, meets nothing.
 //
 // Evaluate returns an error, and the zero Result, for an Outcome whose
 // Delivery or NextHop is not one the package defines.
@@ -520,7 +521,7 @@ type Result struct {
 // (BenchmarkEvaluate).
 type indexSet struct {
 	low  uint64
-	more []int // indexes from 64 on, in increasing order
+	more []bool // indexes from 64 on
 }
 
 func (s *indexSet) add(i int) {
@@ -528,19 +529,17 @@ func (s *indexSet) add(i int) {
 		s.low |= 1 << i
 		return
 	}
-	s.more = append(s.more, i)
+	for len(s.more) <= i-64 {
+		s.more = append(s.more, false)
+	}
+	s.more[i-64] = true
 }
 
 func (s indexSet) has(i int) bool {
 	if i < 64 {
 		return s.low&(1<<i) != 0
 	}
-	for _, j := range s.more {
-		if j == i {
-			return true
-		}
-	}
-	return false
+	return i-64 < len(s.more) && s.more[i-64]
 }
 
 // Proceed reports whether the server goes on with the delivery it
@@ -563,11 +562,9 @@ func (r Result) Request() Request {
 // caller may change; the one exception is a message without a request,
 // which is the caller's own element, as given to Parse or Resume.
 //
-//   - A message routed on to another server keeps its request, since the
-//     next server processes it: its rules as written, and per-hop, in an
-//     <amp/> in the AMP namespace (attributes XEP-0079 does not define,
-//     and <amp/> children after the first, are not kept). At a transit
-//     hop the message is passed on as it came, <amp/> included.
+//   - A message routed on to another server, or processed at a transit
+//     hop, is passed on as it came, <amp/> included, since the next
+//     server processes it.
 //   - A message about to be stored keeps in its <amp/> only the rules that
 //     have not fired, as written, to be read by Resume when it is
 //     dispatched; the <amp/> is removed when none remain.
@@ -584,14 +581,11 @@ func (r Result) Message() *etree.Element {
 		return nil
 	case q == nil:
 		return r.req.msg
-	case q.hop == HopTransit:
+	case q.hop == HopTransit || r.nextHop != NextHopLocal:
 		return q.msg.Element()
 	}
-	out := q.msg.Element()
-	switch {
-	case r.nextHop != NextHopLocal:
-		out.InsertChildAt(q.ampAt, ampElement(q.perHop, q.rules, 0))
-	case r.delivery == DeliveryStored:
+	out := q.msg.ElementWithout(NS, "amp")
+	if r.delivery == DeliveryStored {
 		if rest := r.unfired(); len(rest) > 0 {
 			out.InsertChildAt(q.ampAt, ampElement(q.perHop, rest, 0))
 		}

@@ -87,6 +87,18 @@ func canonical(el *etree.Element) string {
 	return b.String()
 }
 
+// canonicalInPlace is canonical for an element read in place, such as a
+// stanza under its stream's element: its namespaces are resolved through
+// its ancestors, where canonical would lose what they declare.
+func canonicalInPlace(el *etree.Element) string {
+	if el == nil {
+		return "<nil>"
+	}
+	var b strings.Builder
+	writeCanonical(&b, el, 0)
+	return b.String()
+}
+
 func writeCanonical(b *strings.Builder, el *etree.Element, depth int) {
 	b.WriteString(strings.Repeat("  ", depth) + "{" + el.NamespaceURI() + "}" + el.Tag)
 	var attrs []string

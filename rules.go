@@ -88,11 +88,11 @@ func (q *request) appliesHere(ru *rule, nextHop NextHop) bool {
 	return true
 }
 
-// validate checks the request, whose <amp/> is amp, and each rule that
-// applies here, and returns the refusal, or nil (§2.2.1): the first
-// failing rule in document order decides the kind, and the refusal lists
-// every rule that fails with it.
-func (q *request) validate(amp *etree.Element, presence Presence) error {
+// validate checks the request, and each rule that applies here, and
+// returns the refusal, or nil (§2.2.1): the first failing rule in document
+// order decides the kind, and the refusal lists every rule that fails with
+// it.
+func (q *request) validate(presence Presence) error {
 	p := q.p
 	switch {
 	case q.hop == HopTransit && !q.perHop:
@@ -289,14 +289,33 @@ func cut(s string, maxLen int) string {
 // stanza holds the attributes of a message that a request needs, read once.
 type stanza struct{ ns, from, to, id, typ string }
 
-// readStanza returns msg's namespace and its unprefixed from, to, id and
-// type attributes.
-func readStanza(msg *etree.Element) stanza {
-	s := stanza{ns: msg.NamespaceURI()}
-	s.from, _ = etreexml.Attr(msg, "from")
-	s.to, _ = etreexml.Attr(msg, "to")
-	s.id, _ = etreexml.Attr(msg, "id")
-	s.typ, _ = etreexml.Attr(msg, "type")
+// readStanza returns the first unprefixed from, to, id and type attributes
+// of msg, a message in namespace ns, read in one pass (BenchmarkEvaluate).
+func readStanza(msg *etree.Element, ns string) stanza {
+	s := stanza{ns: ns}
+	var seen uint8
+	for _, a := range msg.Attr {
+		if a.Space != "" {
+			continue
+		}
+		var field *string
+		var bit uint8
+		switch a.Key {
+		case "from":
+			field, bit = &s.from, 1
+		case "to":
+			field, bit = &s.to, 2
+		case "id":
+			field, bit = &s.id, 4
+		case "type":
+			field, bit = &s.typ, 8
+		default:
+			continue
+		}
+		if seen&bit == 0 {
+			*field, seen = a.Value, seen|bit
+		}
+	}
 	return s
 }
 

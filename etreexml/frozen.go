@@ -1,69 +1,214 @@
 package etreexml
 
 import (
-	"math"
-	"strings"
+	"unsafe"
 
 	"github.com/beevik/etree"
 )
 
 // Frozen is an element frozen at the moment Freeze read it: a copy that
 // nothing can change, neither what is later done to the element it was
-// read from nor what is done to the trees Element returns. It is small and
-// cheap to make: its names, values and text in one string, and its shape
-// in one slice of integers, neither of which holds a pointer for the
-// garbage collector to follow. The amp package freezes every message that
-// carries a request (its BenchmarkEvaluate is why this is not a deep etree
-// copy, which takes an allocation or more per node and twice the time).
-// The zero Frozen is no element.
+// read from nor what is done to the trees Element returns. It is one
+// string, which the garbage collector does not scan: the names, values and
+// text one after the other, then the element's shape (what it holds, and
+// the length of each name, value and text) in varints. The amp
+// package freezes every message that carries a request, and its
+// BenchmarkEvaluate budget is why this is not a deep etree copy, which
+// takes an allocation or more per node and three times the time. The zero
+// Frozen is no element.
 type Frozen struct {
-	text  string   // every name, value and text, one after the other
-	shape []uint32 // the node counts of a slab, then the tree in document order
-	// big is a deep copy of an element too large for 32-bit offsets,
-	// which no stanza comes near; nil otherwise.
-	big *etree.Element
+	shape, text string // two parts of one string
 }
 
-// The kinds of node in a Frozen's shape. An element is kindElement, its
-// name (two spans: prefix and tag), its attribute count, each attribute
-// (three spans: prefix, key, value), its child count, then its children.
-// A span is an offset into text and a length.
+// The kinds of node in a Frozen's shape. An element is kindElement, the
+// lengths of its prefix and tag, its attribute count, the lengths of each
+// attribute's prefix, key and value, its child count, then its children. A
+// processing instruction has two lengths, target and instruction; the
+// other kinds one. The shape starts with the counts of elements,
+// attributes, children and character data that Element allocates.
 const (
-	kindElement uint32 = iota
+	kindElement = iota
 	kindText
 	kindCData
 	kindComment
-	kindProcInst // two spans: target, instruction
+	kindProcInst
 	kindDirective
 )
 
 // Freeze returns el frozen, with the namespace declarations it inherits
 // from its ancestors and uses (the default namespace, and each prefix of a
 // name in it) written on it, so that the element it stands for keeps its
-// meaning on its own. It returns the zero Frozen for a nil
-// el.
+// meaning on its own. It returns the zero Frozen for a nil el.
 func Freeze(el *etree.Element) Frozen {
-	return FreezeWithout(el, "", "")
-}
-
-// FreezeWithout is Freeze without the children of el named tag in the
-// namespace ns; with tag "" it leaves out nothing. Only el's own children
-// are looked at, not deeper descendants.
-func FreezeWithout(el *etree.Element, ns, tag string) Frozen {
 	if el == nil {
 		return Frozen{}
 	}
-	f := freezer{slab: slab{root: el, ns: ns, tag: tag}}
+	var f freezer
 	inherited := inheritedDeclarations(el)
 	f.measure(el, inherited)
-	if f.textLen > math.MaxUint32 || f.nAttrs > math.MaxUint32 || f.nToks > math.MaxUint32 {
-		return Frozen{big: deepCopy(el, &f.slab, inherited)}
+	counts := [...]int{f.nEls, f.nAttrs, f.nToks, f.nText}
+	for _, n := range counts {
+		f.shapeLen += varintLen(n)
 	}
-	f.text.Grow(f.textLen)
-	f.shape = make([]uint32, 0, 4+f.shapeLen)
-	f.shape = append(f.shape, uint32(f.nEls), uint32(f.nAttrs), uint32(f.nToks), uint32(f.nText))
+	// One walk writes the text at the start of buf and the shape after it.
+	f.buf = make([]byte, f.textLen+f.shapeLen)
+	f.shape = f.textLen
+	for _, n := range counts {
+		f.varint(n)
+	}
 	f.freeze(el, inherited)
-	return Frozen{text: f.text.String(), shape: f.shape}
+	// buf is never written again: the string can be its memory, as
+	// strings.Builder makes it, rather than a copy (BenchmarkEvaluate).
+	all := unsafe.String(unsafe.SliceData(f.buf), len(f.buf))
+	return Frozen{text: all[:f.textLen], shape: all[f.textLen:]}
+}
+
+// A freezer freezes one element.
+type freezer struct {
+	slab              // the counts of the nodes Element allocates
+	textLen, shapeLen int
+	buf               []byte
+	text, shape       int // where the next text and shape bytes go in buf
+}
+
+// varintLen returns the bytes of n as a varint.
+func varintLen(n int) int {
+	size := 1
+	for ; n >= 0x80; n >>= 7 {
+		size++
+	}
+	return size
+}
+
+// varint appends n to the shape.
+func (f *freezer) varint(n int) {
+	for ; n >= 0x80; n >>= 7 {
+		f.buf[f.shape] = byte(n) | 0x80
+		f.shape++
+	}
+	f.buf[f.shape] = byte(n)
+	f.shape++
+}
+
+// str appends s to the text and its length to the shape.
+func (f *freezer) str(s string) {
+	f.text += copy(f.buf[f.text:], s)
+	if len(s) < 0x80 {
+		f.buf[f.shape] = byte(len(s))
+		f.shape++
+		return
+	}
+	f.varint(len(s))
+}
+
+// room adds s to the text and its length to the shape.
+func (f *freezer) room(s string) {
+	f.textLen += len(s)
+	f.shapeLen++
+	if len(s) >= 0x80 {
+		f.shapeLen += varintLen(len(s)) - 1
+	}
+}
+
+// kind appends a kind of node to the shape.
+func (f *freezer) kind(k byte) {
+	f.buf[f.shape] = k
+	f.shape++
+}
+
+// measure adds to f the nodes and the text el and its descendants hold,
+// and the room their shape takes, with decls before el's own attributes.
+func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
+	f.nEls++
+	f.nAttrs += len(decls) + len(el.Attr)
+	f.room(el.Space)
+	f.room(el.Tag)
+	f.shapeLen += 1 + varintLen(len(decls)+len(el.Attr))
+	for _, a := range decls {
+		f.room(a.Space)
+		f.room(a.Key)
+		f.room(a.Value)
+	}
+	for _, a := range el.Attr {
+		f.room(a.Space)
+		f.room(a.Key)
+		f.room(a.Value)
+	}
+	children := 0
+	for _, t := range el.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			f.measure(t, nil)
+		case *etree.CharData:
+			f.nText++
+			f.shapeLen++
+			f.room(t.Data)
+		case *etree.Comment:
+			f.shapeLen++
+			f.room(t.Data)
+		case *etree.ProcInst:
+			f.shapeLen++
+			f.room(t.Target)
+			f.room(t.Inst)
+		case *etree.Directive:
+			f.shapeLen++
+			f.room(t.Data)
+		default:
+			continue
+		}
+		children++
+	}
+	f.nToks += children
+	f.shapeLen += varintLen(children)
+}
+
+// freeze appends el, with decls before its own attributes.
+func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
+	f.kind(kindElement)
+	f.str(el.Space)
+	f.str(el.Tag)
+	f.varint(len(decls) + len(el.Attr))
+	for _, a := range decls {
+		f.str(a.Space)
+		f.str(a.Key)
+		f.str(a.Value)
+	}
+	for _, a := range el.Attr {
+		f.str(a.Space)
+		f.str(a.Key)
+		f.str(a.Value)
+	}
+	children := 0
+	for _, t := range el.Child {
+		switch t.(type) {
+		case *etree.Element, *etree.CharData, *etree.Comment, *etree.ProcInst, *etree.Directive:
+			children++
+		}
+	}
+	f.varint(children)
+	for _, t := range el.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			f.freeze(t, nil)
+		case *etree.CharData:
+			if t.IsCData() {
+				f.kind(kindCData)
+			} else {
+				f.kind(kindText)
+			}
+			f.str(t.Data)
+		case *etree.Comment:
+			f.kind(kindComment)
+			f.str(t.Data)
+		case *etree.ProcInst:
+			f.kind(kindProcInst)
+			f.str(t.Target)
+			f.str(t.Inst)
+		case *etree.Directive:
+			f.kind(kindDirective)
+			f.str(t.Data)
+		}
+	}
 }
 
 // Element returns a new tree of the frozen element, which the caller may
@@ -71,14 +216,18 @@ func FreezeWithout(el *etree.Element, ns, tag string) Frozen {
 // again. It returns nil for the zero Frozen. The tree takes a few
 // allocations, and shares the frozen names and text, which are strings.
 func (f Frozen) Element() *etree.Element {
-	switch {
-	case f.big != nil:
-		return f.big.Copy()
-	case len(f.shape) == 0:
+	return f.ElementWithout("", "")
+}
+
+// ElementWithout is Element without the frozen element's children named
+// tag in the namespace ns; with tag "" it leaves out nothing. Only the
+// element's own children are looked at, not deeper descendants.
+func (f Frozen) ElementWithout(ns, tag string) *etree.Element {
+	if f.shape == "" {
 		return nil
 	}
-	t := thawer{f: f, at: 4}
-	t.nEls, t.nAttrs, t.nToks, t.nText = int(f.shape[0]), int(f.shape[1]), int(f.shape[2]), int(f.shape[3])
+	t := thawer{f: f, ns: ns, tag: tag}
+	t.nEls, t.nAttrs, t.nToks, t.nText = t.next(), t.next(), t.next(), t.next()
 	t.allocate()
 	return t.element()
 }
@@ -86,187 +235,108 @@ func (f Frozen) Element() *etree.Element {
 // A thawer builds the tree of a Frozen.
 type thawer struct {
 	slab
-	f  Frozen
-	at int // the next entry of f.shape
+	f       Frozen
+	at, pos int    // the next byte of the shape and of the text
+	ns, tag string // the root's children to leave out
+	root    *etree.Element
 }
 
-func (t *thawer) next() uint32 {
-	v := t.f.shape[t.at]
-	t.at++
-	return v
+// leftOut reports whether child, a child of the root, is left out: named
+// tag in the namespace ns. The root declares every namespace in scope that
+// its descendants use, so a child's namespace is declared by the child or
+// the root.
+func (t *thawer) leftOut(child *etree.Element) bool {
+	if t.tag == "" || child.Tag != t.tag {
+		return false
+	}
+	ns, declared := ownNamespace(child)
+	if !declared {
+		for _, a := range t.root.Attr {
+			if prefix, ok := declaredPrefix(a); ok && prefix == child.Space {
+				ns = a.Value
+				break
+			}
+		}
+	}
+	return ns == t.ns
 }
 
-func (t *thawer) span() string {
-	off, n := t.next(), t.next()
-	return t.f.text[off : off+n]
+// next reads a varint of the shape.
+func (t *thawer) next() int {
+	v, shift := 0, 0
+	for {
+		b := t.f.shape[t.at]
+		t.at++
+		v |= int(b&0x7f) << shift
+		if b < 0x80 {
+			return v
+		}
+		shift += 7
+	}
 }
 
-// element builds the element at t.at, whose kind was not read yet.
+// str reads a length of the shape and returns that much of the text.
+func (t *thawer) str() string {
+	n := t.next()
+	s := t.f.text[t.pos : t.pos+n]
+	t.pos += n
+	return s
+}
+
+// element builds the element whose kind was just read or is next.
 func (t *thawer) element() *etree.Element {
 	t.at++ // kindElement
 	el := &t.els[0]
 	t.els = t.els[1:]
-	el.Space = t.span()
-	el.Tag = t.span()
-	if n := int(t.next()); n > 0 {
+	if t.root == nil {
+		t.root = el
+	}
+	el.Space = t.str()
+	el.Tag = t.str()
+	if n := t.next(); n > 0 {
 		el.Attr = t.attrs[:0:n]
 		t.attrs = t.attrs[n:]
 		for range n {
-			addAttr(el, etree.Attr{Space: t.span(), Key: t.span(), Value: t.span()})
+			addAttr(el, etree.Attr{Space: t.str(), Key: t.str(), Value: t.str()})
 		}
 	}
-	n := int(t.next())
+	n := t.next()
 	if n > 0 {
 		el.Child = t.toks[:0:n]
 		t.toks = t.toks[n:]
 	}
 	for range n {
-		switch kind := t.f.shape[t.at]; kind {
-		case kindElement:
-			el.AddChild(t.element())
+		if t.f.shape[t.at] == kindElement {
+			child := t.element()
+			if el != t.root || !t.leftOut(child) {
+				el.AddChild(child)
+			}
 			continue
+		}
+		kind := t.f.shape[t.at]
+		t.at++
+		switch kind {
 		case kindText:
-			t.at++
 			c := &t.text[0]
 			t.text = t.text[1:]
-			c.SetData(t.span())
+			c.SetData(t.str())
 			el.AddChild(c)
 		case kindCData:
-			t.at++
 			t.text = t.text[1:]
-			el.AddChild(etree.NewCData(t.span()))
+			el.AddChild(etree.NewCData(t.str()))
 		case kindComment:
-			t.at++
-			el.AddChild(etree.NewComment(t.span()))
+			el.AddChild(etree.NewComment(t.str()))
 		case kindProcInst:
-			t.at++
-			el.AddChild(etree.NewProcInst(t.span(), t.span()))
+			el.AddChild(etree.NewProcInst(t.str(), t.str()))
 		case kindDirective:
-			t.at++
-			el.AddChild(etree.NewDirective(t.span()))
+			el.AddChild(etree.NewDirective(t.str()))
 		}
 	}
 	return el
 }
 
-// A freezer freezes one element.
-type freezer struct {
-	slab              // for leftOut, and the counts of an Element to come
-	textLen, shapeLen int
-	text              strings.Builder
-	shape             []uint32
-}
-
-// measure adds to f the room el and its descendants take, with decls
-// before el's own attributes.
-func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
-	f.nEls++
-	f.nAttrs += len(decls) + len(el.Attr)
-	f.shapeLen += 1 + 4 + 1 + 6*(len(decls)+len(el.Attr)) + 1
-	f.textLen += len(el.Space) + len(el.Tag)
-	for _, as := range [2][]etree.Attr{decls, el.Attr} {
-		for _, a := range as {
-			f.textLen += len(a.Space) + len(a.Key) + len(a.Value)
-		}
-	}
-	for _, t := range el.Child {
-		switch t := t.(type) {
-		case *etree.Element:
-			if f.leftOut(el, t) {
-				continue
-			}
-			f.measure(t, nil)
-		case *etree.CharData:
-			f.nText++
-			f.shapeLen += 3
-			f.textLen += len(t.Data)
-		case *etree.Comment:
-			f.shapeLen += 3
-			f.textLen += len(t.Data)
-		case *etree.ProcInst:
-			f.shapeLen += 5
-			f.textLen += len(t.Target) + len(t.Inst)
-		case *etree.Directive:
-			f.shapeLen += 3
-			f.textLen += len(t.Data)
-		default:
-			continue
-		}
-		f.nToks++
-	}
-}
-
-// span appends s to the text and its span to the shape.
-func (f *freezer) span(s string) {
-	f.shape = append(f.shape, uint32(f.text.Len()), uint32(len(s)))
-	f.text.WriteString(s)
-}
-
-// freeze appends el, with decls before its own attributes, to f.
-func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
-	f.shape = append(f.shape, kindElement)
-	f.span(el.Space)
-	f.span(el.Tag)
-	f.shape = append(f.shape, uint32(len(decls)+len(el.Attr)))
-	for _, as := range [2][]etree.Attr{decls, el.Attr} {
-		for _, a := range as {
-			f.span(a.Space)
-			f.span(a.Key)
-			f.span(a.Value)
-		}
-	}
-	count := len(f.shape)
-	f.shape = append(f.shape, 0)
-	for _, t := range el.Child {
-		switch t := t.(type) {
-		case *etree.Element:
-			if f.leftOut(el, t) {
-				continue
-			}
-			f.freeze(t, nil)
-		case *etree.CharData:
-			kind := kindText
-			if t.IsCData() {
-				kind = kindCData
-			}
-			f.shape = append(f.shape, kind)
-			f.span(t.Data)
-		case *etree.Comment:
-			f.shape = append(f.shape, kindComment)
-			f.span(t.Data)
-		case *etree.ProcInst:
-			f.shape = append(f.shape, kindProcInst)
-			f.span(t.Target)
-			f.span(t.Inst)
-		case *etree.Directive:
-			f.shape = append(f.shape, kindDirective)
-			f.span(t.Data)
-		default:
-			continue
-		}
-		f.shape[count]++
-	}
-}
-
-// deepCopy returns a copy of el made by etree, without the children s
-// leaves out and with the declarations decls, for an element too large to
-// freeze.
-func deepCopy(el *etree.Element, s *slab, decls []etree.Attr) *etree.Element {
-	out := el.Copy()
-	for i := len(el.Child) - 1; i >= 0; i-- {
-		if c, ok := el.Child[i].(*etree.Element); ok && s.leftOut(el, c) {
-			out.RemoveChildAt(i)
-		}
-	}
-	out.Attr = append(decls, out.Attr...)
-	return out
-}
-
-// A slab holds the nodes of a copy, allocated together.
+// A slab holds the nodes of a tree, allocated together.
 type slab struct {
-	root                       *etree.Element
-	ns, tag                    string   // root's children to leave out
-	names                      resolver // of root's children
 	nEls, nAttrs, nToks, nText int
 	els                        []etree.Element
 	attrs                      []etree.Attr
@@ -280,11 +350,6 @@ func (s *slab) allocate() {
 	s.attrs = make([]etree.Attr, s.nAttrs)
 	s.toks = make([]etree.Token, s.nToks)
 	s.text = make([]etree.CharData, s.nText)
-}
-
-// leftOut reports whether el's child t is left out of the copy.
-func (s *slab) leftOut(el, t *etree.Element) bool {
-	return el == s.root && s.tag != "" && t.Tag == s.tag && s.names.of(el, t) == s.ns
 }
 
 // addAttr appends a copy of a to el.Attr, which has room for it, owned by
