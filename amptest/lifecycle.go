@@ -198,7 +198,9 @@ func (e *env) stoppedNotKept() {
 	r1 := e.login(e.k.recipient, "r1")
 	e.exchange(e.acted(s, msg, met, r1)...)
 	e.restart()
-	e.login(e.k.sender, "s2")
+	// The sender logs in with the same resource, so that an event for
+	// the message would reach it again.
+	e.login(e.k.sender, "s")
 	e.login(e.k.recipient, "r2")
 	e.quiet()
 }
