@@ -129,7 +129,7 @@ func TestConformanceSubset(t *testing.T) {
 }
 
 // TestConformanceCatchesWiringFaults breaks the server's AMP wiring in
-// four ways a server developer could, and checks that the kit names each
+// five ways a server developer could, and checks that the kit names each
 // mistake: the scenarios that must fail fail for the right reason, and no
 // scenario fails for a reason the mistake does not explain. A scenario
 // "fails" here with any verdict but pass and skip: a mistake against the
@@ -154,6 +154,9 @@ func TestConformanceCatchesWiringFaults(t *testing.T) {
 		caught map[string]string
 		// blame says whether a failure is explained by the mistake.
 		blame func(amptest.Result) bool
+		// otherClock gives the kit a clock hook that the server does not
+		// read: the server keeps the real time.
+		otherClock bool
 	}{{
 		name:   "no evaluation at dispatch",
 		faults: wiringFaults{noDispatchEval: true},
@@ -201,6 +204,16 @@ func TestConformanceCatchesWiringFaults(t *testing.T) {
 			"§2.2.1/precedence/action-before-condition": "want the original id",
 		},
 		blame: problem("want the original id"),
+	}, {
+		name:       "a server clock the test does not control",
+		otherClock: true,
+		caught: map[string]string{
+			"§3.3.2/expire-at=passes-while-stored/alert":  "the alert event for",
+			"§3.3.2/expire-at=passes-while-stored/error":  "the error of the error action for",
+			"§3.3.2/expire-at=passes-while-stored/notify": "the notify event for",
+			"§3.3.2/expire-at=passes-while-stored/drop":   "received the message",
+		},
+		blame: func(r amptest.Result) bool { return strings.Contains(r.Name, "passes-while-stored") },
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,7 +221,12 @@ func TestConformanceCatchesWiringFaults(t *testing.T) {
 			cfg := oneWay(testConfig(t, amp.Config{}, nil))
 			cfg.faults = tc.faults
 			ts := start(t, cfg)
-			results, err := amptest.Check(context.Background(), kitServer(ts.port))
+			s := kitServer(ts.port)
+			if tc.otherClock {
+				var clock offsetClock
+				s.SetTime = clock.Set
+			}
+			results, err := amptest.Check(context.Background(), s)
 			if err != nil {
 				t.Fatal(err)
 			}
