@@ -155,7 +155,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	code := table(stdout, results, *strict, *verbose, *wire)
 	if *jsonPath != "" {
-		if err := writeJSON(*jsonPath, results); err != nil {
+		if err := writeJSON(*jsonPath, results, *strict); err != nil {
 			fmt.Fprintf(stderr, "ampprobe: %v\n", err)
 			return 2
 		}

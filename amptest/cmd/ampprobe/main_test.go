@@ -143,6 +143,8 @@ func TestProbeExampleServer(t *testing.T) {
 	assert.Regexp(t, `\[1/\d+\] pass +MUST +§2\.1\.1/disco/root-feature`, stderr.String())
 
 	var doc struct {
+		Counts  map[string]int
+		Failed  bool
 		Results []struct {
 			Name    string
 			Status  string
@@ -153,6 +155,9 @@ func TestProbeExampleServer(t *testing.T) {
 	b, err = os.ReadFile(jsonPath)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &doc))
+	assert.False(t, doc.Failed)
+	assert.Equal(t, 0, doc.Counts["fail"])
+	assert.Equal(t, len(doc.Results), doc.Counts["pass"]+doc.Counts["non-strict"]+doc.Counts["informational"]+doc.Counts["skip"])
 	var direct bool
 	for _, r := range doc.Results {
 		if r.Name != "§3.3.1/deliver=direct/notify" {

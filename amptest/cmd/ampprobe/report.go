@@ -58,11 +58,25 @@ func summary(counts map[amptest.Status]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// writeJSON writes results to path as one JSON document.
-func writeJSON(path string, results []amptest.Result) error {
+// writeJSON writes results to path as one JSON document: how many have
+// each verdict, whether the run failed (as the exit status says), and
+// every result.
+func writeJSON(path string, results []amptest.Result, strict bool) error {
+	counts := map[string]int{}
+	failed := false
+	for _, s := range verdicts {
+		counts[s.String()] = 0
+	}
+	for _, r := range results {
+		counts[r.Status.String()]++
+		failed = failed || r.Failed(strict)
+	}
 	b, err := json.MarshalIndent(struct {
+		Counts  map[string]int   `json:"counts"`
+		Strict  bool             `json:"strict"`
+		Failed  bool             `json:"failed"`
 		Results []amptest.Result `json:"results"`
-	}{results}, "", "  ")
+	}{counts, strict, failed, results}, "", "  ")
 	if err != nil {
 		return err
 	}
