@@ -144,10 +144,13 @@ func (k *kit) login(ctx context.Context, a Account, resource string, log *transc
 		k.mu.Unlock()
 	}
 	// The session ends when the context does: a server that accepts and
-	// never answers is left at the deadline.
+	// never answers is left at the deadline. mellium is given a context
+	// without the deadline: at its end, it sets the connection's deadline
+	// to the past and at once clears it, which races with a blocked read
+	// and can leave it blocked for good.
 	stop := context.AfterFunc(ctx, func() { tcp.SetDeadline(time.Now()) })
 	defer stop()
-	session, err := xmpp.NewSession(ctx, location, origin, nc, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
+	session, err := xmpp.NewSession(context.WithoutCancel(ctx), location, origin, nc, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
 		return xmpp.StreamConfig{Features: k.features(a, resource, rec, &c.feature, &c.sm)}
 	}))
 	if err != nil {
