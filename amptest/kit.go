@@ -47,6 +47,9 @@ type kit struct {
 type support struct {
 	root, node       []string // disco#info features
 	rootErr, nodeErr string   // why a disco#info query failed, or ""
+	// assumed is true when the node gave no list: every action and
+	// condition of the XEP is then taken as supported (§2.1.1).
+	assumed bool
 	streamFeature    bool
 	actions          map[amp.Action]bool
 	conditions       map[amp.Condition]bool
@@ -141,6 +144,19 @@ func (k *kit) discover(ctx context.Context) error {
 		if cond, ok := strings.CutPrefix(f, amp.NS+"?condition="); ok {
 			k.sup.conditions[amp.Condition(cond)] = true
 		}
+	}
+	// §2.1.1: "If the server does not provide information for this disco
+	// node, the requesting entity MUST assume that all actions and
+	// conditons are supported".
+	if k.sup.nodeErr != "" {
+		k.sup.assumed = true
+		for _, a := range xepActions {
+			k.sup.actions[a] = true
+		}
+		for _, c := range xepConditions {
+			k.sup.conditions[c] = true
+		}
+		log.note("no list at the node " + amp.NS + " (" + k.sup.nodeErr + "): every action and condition of the XEP is assumed supported (§2.1.1)")
 	}
 	k.sup.stanzas, k.sup.streams = log.all()
 	return nil
