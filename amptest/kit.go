@@ -148,7 +148,7 @@ func (k *kit) discover(ctx context.Context) error {
 	// §2.1.1: "If the server does not provide information for this disco
 	// node, the requesting entity MUST assume that all actions and
 	// conditons are supported".
-	if k.sup.nodeErr != "" {
+	if k.sup.nodeErr != "" || len(k.sup.actions)+len(k.sup.conditions) == 0 {
 		k.sup.assumed = true
 		for _, a := range xepActions {
 			k.sup.actions[a] = true
@@ -156,7 +156,7 @@ func (k *kit) discover(ctx context.Context) error {
 		for _, c := range xepConditions {
 			k.sup.conditions[c] = true
 		}
-		log.note("no list at the node " + amp.NS + " (" + k.sup.nodeErr + "): every action and condition of the XEP is assumed supported (§2.1.1)")
+		log.note("no list at the node " + amp.NS + ": every action and condition of the XEP is assumed supported (§2.1.1)")
 	}
 	k.sup.stanzas, k.sup.streams = log.all()
 	return nil

@@ -294,3 +294,23 @@ func TestLoginRefusals(t *testing.T) {
 	assert.Contains(t, err.Error(), "the server bound alice@example.org/r1, want alice@localhost/r1")
 	assert.Equal(t, 1, f.logins, "a wrong domain is not tried again")
 }
+
+// TestDiscoverAssumesAll: a server that lists no action or condition at
+// the AMP node is taken to support every one the XEP defines, as §2.1.1
+// has the client do.
+func TestDiscoverAssumesAll(t *testing.T) {
+	f := &fakeServer{mechanisms: []string{"PLAIN"}}
+	k, _, err := testKit(t, f.start(t), "pw", nil)
+	require.NoError(t, err)
+	k.passwords = map[string]string{"alice": "pw"}
+	k.sender = "alice"
+	require.NoError(t, k.discover(context.Background()))
+	assert.True(t, k.sup.assumed)
+	for _, a := range xepActions {
+		assert.True(t, k.sup.actions[a], "%s", a)
+	}
+	for _, c := range xepConditions {
+		assert.True(t, k.sup.conditions[c], "%s", c)
+	}
+	assert.Contains(t, k.sup.stanzas[len(k.sup.stanzas)-1].XML, "assumed supported (§2.1.1)")
+}
