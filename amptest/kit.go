@@ -49,12 +49,12 @@ type support struct {
 	rootErr, nodeErr string   // why a disco#info query failed, or ""
 	// assumed is true when the node gave no list: every action and
 	// condition of the XEP is then taken as supported (§2.1.1).
-	assumed bool
-	streamFeature    bool
-	actions          map[amp.Action]bool
-	conditions       map[amp.Condition]bool
-	stanzas          []Stanza
-	streams          []Stream
+	assumed       bool
+	streamFeature bool
+	actions       map[amp.Action]bool
+	conditions    map[amp.Condition]bool
+	stanzas       []Stanza
+	streams       []Stream
 }
 
 func newKit(ctx context.Context, s Server) (*kit, error) {
