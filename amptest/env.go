@@ -44,8 +44,8 @@ func (e *env) skipf(format string, args ...any) {
 }
 
 // login logs user in with a resource named after the scenario and name.
-// A login that fails ends the scenario as skipped: the kit could log in
-// before, so the server is not following what the scenario checks.
+// A login that fails (after the retries) ends the scenario as skipped
+// with the error: it says nothing of the server's AMP.
 func (e *env) login(user, name string) *conn {
 	c, err := e.k.dial(e.ctx, Account{user, e.k.passwords[user]}, e.token+"-"+name, e.log)
 	if err != nil {
