@@ -308,9 +308,9 @@ func (k *kit) run(ctx context.Context, sc scenario) (r Result) {
 	}()
 	defer func() {
 		if v := recover(); v != nil && v != errStop {
-			// A panic in a scenario is the kit's bug: report it as this
-			// scenario's and go on with the others.
-			e.problems = append(e.problems, Problem{Must, fmt.Sprintf("the kit panicked: %v", v)})
+			// A panic in a scenario is the kit's bug, not the server's:
+			// the scenario is skipped with it, and the others go on.
+			e.problems, e.skip = nil, fmt.Sprintf("the kit panicked (a bug of amptest): %v", v)
 		}
 	}()
 	sc.run(e)
