@@ -122,6 +122,17 @@ func BenchmarkNotify(b *testing.B) {
 	}
 }
 
+// BenchmarkDeliver is what a server does with the chat message it
+// delivers: BenchmarkEvaluate, then the message to deliver, without its
+// <amp/> (Result.Message). Parse keeps a frozen copy of the message, which
+// Message thaws.
+func BenchmarkDeliver(b *testing.B) {
+	msg := benchNotified(b)
+	for i := 0; i < b.N; i++ {
+		sinkMsg = benchEvaluate(b, msg).Message()
+	}
+}
+
 // BenchmarkReplyBytes is BenchmarkNotify plus the event's XML, written by
 // etreexml.AppendXML into a buffer the server reuses.
 func BenchmarkReplyBytes(b *testing.B) {

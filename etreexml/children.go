@@ -55,7 +55,8 @@ func (r *resolver) of(parent, child *etree.Element) string {
 // ownNamespace returns the namespace el declares for its own prefix, and
 // whether it declares one.
 func ownNamespace(el *etree.Element) (string, bool) {
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		if (el.Space == "" && a.Space == "" && a.Key == "xmlns") ||
 			(el.Space != "" && a.Space == "xmlns" && a.Key == el.Space) {
 			return a.Value, true
@@ -100,8 +101,8 @@ func Attr(el *etree.Element, key string) (string, bool) {
 	if el == nil {
 		return "", false
 	}
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == key {
+	for i := range el.Attr {
+		if a := &el.Attr[i]; a.Space == "" && a.Key == key {
 			return a.Value, true
 		}
 	}

@@ -124,12 +124,15 @@ func (f *freezer) measure(el *etree.Element, decls []etree.Attr) {
 	f.room(el.Space)
 	f.room(el.Tag)
 	f.shapeLen += 1 + varintLen(len(decls)+len(el.Attr))
-	for _, a := range decls {
+	// Attributes by pointer: a copy of each costs more than the rest.
+	for i := range decls {
+		a := &decls[i]
 		f.room(a.Space)
 		f.room(a.Key)
 		f.room(a.Value)
 	}
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		f.room(a.Space)
 		f.room(a.Key)
 		f.room(a.Value)
@@ -168,12 +171,14 @@ func (f *freezer) freeze(el *etree.Element, decls []etree.Attr) {
 	f.str(el.Space)
 	f.str(el.Tag)
 	f.varint(len(decls) + len(el.Attr))
-	for _, a := range decls {
+	for i := range decls {
+		a := &decls[i]
 		f.str(a.Space)
 		f.str(a.Key)
 		f.str(a.Value)
 	}
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		f.str(a.Space)
 		f.str(a.Key)
 		f.str(a.Value)
@@ -241,24 +246,65 @@ type thawer struct {
 	root    *etree.Element
 }
 
-// leftOut reports whether child, a child of the root, is left out: named
-// tag in the namespace ns. The root declares every namespace in scope that
-// its descendants use, so a child's namespace is declared by the child or
-// the root.
-func (t *thawer) leftOut(child *etree.Element) bool {
-	if t.tag == "" || child.Tag != t.tag {
+// skipLeftOut skips the element next in the shape, a child of the root,
+// and reports true when it is left out: named tag in the namespace ns. The
+// root declares every namespace in scope that its descendants use, so the
+// child's namespace is declared by the child or the root. Otherwise it
+// reads nothing and reports false.
+func (t *thawer) skipLeftOut() bool {
+	if t.tag == "" {
 		return false
 	}
-	ns, declared := ownNamespace(child)
+	at, pos := t.at, t.pos
+	t.at++ // kindElement
+	space, tag := t.str(), t.str()
+	ns, declared := "", false
+	for range t.next() {
+		a := etree.Attr{Space: t.str(), Key: t.str(), Value: t.str()}
+		if prefix, ok := declaredPrefix(a); ok && prefix == space && !declared {
+			ns, declared = a.Value, true
+		}
+	}
 	if !declared {
 		for _, a := range t.root.Attr {
-			if prefix, ok := declaredPrefix(a); ok && prefix == child.Space {
+			if prefix, ok := declaredPrefix(a); ok && prefix == space {
 				ns = a.Value
 				break
 			}
 		}
 	}
-	return ns == t.ns
+	if tag != t.tag || ns != t.ns {
+		t.at, t.pos = at, pos
+		return false
+	}
+	t.skipChildren()
+	return true
+}
+
+// skipChildren skips the children of the element whose attributes were
+// just read.
+func (t *thawer) skipChildren() {
+	for range t.next() {
+		switch kind := t.f.shape[t.at]; kind {
+		case kindElement:
+			t.at++
+			t.str()
+			t.str()
+			for range t.next() {
+				t.str()
+				t.str()
+				t.str()
+			}
+			t.skipChildren()
+		case kindProcInst:
+			t.at++
+			t.str()
+			t.str()
+		default:
+			t.at++
+			t.str()
+		}
+	}
 }
 
 // next reads a varint of the shape.
@@ -307,9 +353,8 @@ func (t *thawer) element() *etree.Element {
 	}
 	for range n {
 		if t.f.shape[t.at] == kindElement {
-			child := t.element()
-			if el != t.root || !t.leftOut(child) {
-				el.AddChild(child)
+			if el != t.root || !t.skipLeftOut() {
+				el.AddChild(t.element())
 			}
 			continue
 		}
