@@ -83,6 +83,9 @@ type Server struct {
 	// Progress, when set, is called as each scenario ends with its result,
 	// how many scenarios have ended and how many there are.
 	Progress func(r Result, done, total int)
+	// Select, when set, chooses the scenarios to run by name; the others
+	// are neither run nor reported. Default: all.
+	Select func(name string) bool
 }
 
 // Account is a user the kit may log in.

@@ -66,7 +66,12 @@ func newKit(ctx context.Context, s Server) (*kit, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	k := &kit{s: s, runID: hex.EncodeToString(b), passwords: map[string]string{}, scenarios: allScenarios()}
+	k := &kit{s: s, runID: hex.EncodeToString(b), passwords: map[string]string{}}
+	for _, sc := range allScenarios() {
+		if s.Select == nil || s.Select(sc.name) {
+			k.scenarios = append(k.scenarios, sc)
+		}
+	}
 	for _, a := range s.Accounts {
 		k.passwords[a.User] = a.Password
 	}

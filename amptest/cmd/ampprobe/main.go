@@ -8,6 +8,8 @@
 // scenario's and with -wire the bytes of every stream. A line on standard
 // error tells the progress as each scenario ends.
 //
+// -run REGEXP runs only the scenarios whose name matches.
+//
 // It exits 1 when a MUST is broken (with -strict, a SHOULD too), 2 when it
 // cannot run. With -expect FILE it compares the verdicts with FILE
 // instead, and exits 1 when any differs; -update rewrites FILE. -json FILE
@@ -47,6 +49,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -126,6 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	jsonPath := fs.String("json", "", "write every result as JSON to this file")
 	expect := fs.String("expect", "", "compare the verdicts with this file and exit 1 when any differs")
 	update := fs.Bool("update", false, "with -expect: rewrite the file with the verdicts of this run")
+	only := fs.String("run", "", "run only the scenarios whose name matches this regular expression")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -143,6 +147,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	s.Strict = *strict
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintf(stderr, "ampprobe: -run: %v\n", err)
+			return 2
+		}
+		s.Select = re.MatchString
+	}
 	s.Progress = func(r amptest.Result, done, total int) {
 		fmt.Fprintf(stderr, "[%d/%d] %-13s %-7s %s (%v)\n", done, total, r.Status, r.Level, r.Name, r.Duration.Round(time.Millisecond))
 	}

@@ -97,6 +97,7 @@ func TestRunRefusesBadArguments(t *testing.T) {
 		{"quiet as a number", []string{"-config", badQuiet}, `a duration is a string such as "300ms"`},
 		{"incomplete", []string{"-addr", "127.0.0.1:1"}, "no Domain"},
 		{"update without expect", []string{"-update"}, "-update needs -expect FILE"},
+		{"bad -run", []string{"-addr", "127.0.0.1:1", "-domain", "localhost", "-account", "a:a", "-account", "b:b", "-subscribed", "a:b", "-run", "("}, "-run: error parsing regexp"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,6 +139,7 @@ func TestProbeExampleServer(t *testing.T) {
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	out := stdout.String()
 	assert.Contains(t, out, "§3.3.1/deliver=stored/notify")
+	assert.Contains(t, out, " 0 non-strict, ")
 	assert.Contains(t, out, " 0 fail, ")
 	assert.NotContains(t, out, "\nFAIL")
 	assert.Regexp(t, `\[1/\d+\] pass +MUST +§2\.1\.1/disco/root-feature`, stderr.String())
@@ -188,6 +190,14 @@ func TestProbeExampleServer(t *testing.T) {
 
 	stdout.Reset()
 	stderr.Reset()
+	code = run(append(fast, "-run", "^§9/"), &stdout, &stderr)
+	assert.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "§9/no-subscription/notify")
+	assert.NotContains(t, stdout.String(), "§3.3.1/")
+	assert.Contains(t, stdout.String(), "5 pass, 0 non-strict, 0 informational, 0 fail, 0 skip")
+
+	stdout.Reset()
+	stderr.Reset()
 	code = run(append(fast, "-domain", "example.org"), &stdout, &stderr)
 	assert.Equal(t, 2, code, "a wrong domain is an error:\n%s", stdout.String())
 	assert.Empty(t, stdout.String(), "no table")
@@ -195,7 +205,8 @@ func TestProbeExampleServer(t *testing.T) {
 }
 
 // startExampleServer builds the example server of this repository and
-// runs it on a free loopback port until the test ends.
+// runs it on a free loopback port until the test ends, with one-way
+// subscriptions: bob lets alice see his presence, carol lets bob see hers.
 func startExampleServer(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -207,9 +218,9 @@ func startExampleServer(t *testing.T) string {
 
 	config := `{"domain": "localhost", "store": ` + quote(filepath.Join(dir, "offline.db")) + `,
 		"accounts": {
-			"alice": {"password": "alice-pw", "roster": {"bob@localhost": "both"}},
-			"bob": {"password": "bob-pw", "roster": {"alice@localhost": "both"}},
-			"carol": {"password": "carol-pw", "roster": {}}}}`
+			"alice": {"password": "alice-pw", "roster": {"bob@localhost": "to"}},
+			"bob": {"password": "bob-pw", "roster": {"alice@localhost": "from", "carol@localhost": "to"}},
+			"carol": {"password": "carol-pw", "roster": {"bob@localhost": "from"}}}}`
 	cfgPath := filepath.Join(dir, "config.json")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(config), 0o600))
 
