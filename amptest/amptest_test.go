@@ -60,29 +60,86 @@ func TestCheckFailsFastWithoutAServer(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second, "the wait is bounded by Timeout")
 }
 
+// TestCheckTimesOutOnASilentServer runs the kit against a listener that
+// accepts and never answers: Check ends with a timeout error well within
+// twice the Timeout, and does not try again.
+func TestCheckTimesOutOnASilentServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	const timeout = 700 * time.Millisecond
+	start := time.Now()
+	_, err = amptest.Check(context.Background(), amptest.Server{
+		Addr: l.Addr().String(), Domain: "localhost", Accounts: accounts,
+		Subscribed: []amptest.Subscription{{Sender: "alice", Recipient: "bob"}},
+		Timeout:    timeout,
+	})
+	elapsed := time.Since(start)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "timed out")
+	assert.Contains(t, err.Error(), l.Addr().String())
+	assert.Less(t, elapsed, 2*timeout, "the wait is bounded by Timeout: %v", elapsed)
+	assert.GreaterOrEqual(t, elapsed, timeout/2)
+}
+
 func TestResultReport(t *testing.T) {
 	r := amptest.Result{
 		Name: "§3.3.1/deliver=direct/notify", Section: "§3.3.1", Doc: "a notify deliver=direct rule is met",
+		Level: amptest.Must, Requirement: "§3.4.4: MUST contain <amp status='notify'/>",
 		Status:   amptest.Fail,
-		Problems: []string{"the notify event: id \"\", want the original id \"m1\""},
+		Problems: []amptest.Problem{{Level: amptest.Must, Text: "the notify event: id \"\", want the original id \"m1\""}},
 		Stanzas: []amptest.Stanza{
 			{Session: "alice/s", Sent: true, XML: "<message id='m1'/>"},
 			{Session: "alice/s", XML: "<message/>"},
-			{Session: "alice/s", XML: "<presence/>", Ignored: true},
+			{Session: "alice/s", XML: "<message id='x'/>", Ignored: true},
+			{XML: "bob/r1 is offline", Note: true},
 		},
 	}
 	want := "§3.3.1/deliver=direct/notify: a notify deliver=direct rule is met\n" +
-		"  - the notify event: id \"\", want the original id \"m1\"\n" +
+		"  requirement (MUST §3.3.1): §3.4.4: MUST contain <amp status='notify'/>\n" +
+		"  - [MUST] the notify event: id \"\", want the original id \"m1\"\n" +
 		"  stanzas:\n" +
 		"    alice/s → <message id='m1'/>\n" +
 		"    alice/s ← <message/>\n" +
-		"    alice/s ← <presence/> (ignored)"
+		"    alice/s ← <message id='x'/> (ignored)\n" +
+		"    (kit) bob/r1 is offline"
 	assert.Equal(t, want, r.Report())
+
+	at := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	r.Streams = []amptest.Stream{{Session: "alice/s", Chunks: []amptest.Chunk{
+		{At: at, Sent: true, Data: "<message id='m1'/>"}, {At: at, Data: "<message/>"},
+	}}}
+	assert.Equal(t, "  stream alice/s:\n    12:00:00.000 → <message id='m1'/>\n    12:00:00.000 ← <message/>\n", r.Wire())
 }
 
-func TestStatusString(t *testing.T) {
-	assert.Equal(t, "pass", amptest.Pass.String())
-	assert.Equal(t, "fail", amptest.Fail.String())
-	assert.Equal(t, "skip", amptest.Skip.String())
-	assert.Equal(t, "Status(7)", amptest.Status(7).String())
+func TestStatusAndLevel(t *testing.T) {
+	for s, want := range map[amptest.Status]string{
+		amptest.Pass: "pass", amptest.NonStrict: "non-strict", amptest.Informational: "informational",
+		amptest.Fail: "fail", amptest.Skip: "skip", amptest.Status(9): "Status(9)",
+	} {
+		assert.Equal(t, want, s.String())
+	}
+	for l, want := range map[amptest.Level]string{
+		amptest.Must: "MUST", amptest.Should: "SHOULD", amptest.May: "MAY", amptest.Project: "project", amptest.Level(9): "Level(9)",
+	} {
+		assert.Equal(t, want, l.String())
+	}
+	for _, tc := range []struct {
+		status         amptest.Status
+		strict, failed bool
+	}{
+		{amptest.Fail, false, true}, {amptest.NonStrict, false, false}, {amptest.NonStrict, true, true},
+		{amptest.Informational, true, false}, {amptest.Skip, true, false}, {amptest.Pass, true, false},
+	} {
+		assert.Equal(t, tc.failed, amptest.Result{Status: tc.status}.Failed(tc.strict), "%s strict=%v", tc.status, tc.strict)
+	}
 }

@@ -2,10 +2,13 @@ package amptest
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,93 +26,239 @@ const nsBind = "urn:ietf:params:xml:ns:xmpp-bind"
 // conn is one logged-in c2s session of the kit.
 type conn struct {
 	jid     jid.JID
+	user    string
 	label   string // the session as the transcript names it: user/resource
 	session *xmpp.Session
-	netConn net.Conn
+	netConn net.Conn // the TCP connection, recorded
+	rec     *recording
 	log     *transcript
-	// feature is true when the server listed the AMP stream feature.
-	feature bool
+	// feature is true when the server listed the AMP stream feature, sm
+	// when it listed stream management (XEP-0198).
+	feature, sm bool
 
-	mu     sync.Mutex
-	queue  []*etree.Element
-	notify chan struct{} // has a value when queue grew
-	done   chan struct{} // closed when Serve returns
+	mu      sync.Mutex
+	queue   []*etree.Element
+	notify  chan struct{} // has a value when queue grew
+	done    chan struct{} // closed when Serve returns
+	closed  bool
+	onClose func() // called once the stream is closed
 }
 
-// dial logs user in over plain TCP with SASL PLAIN, binds resource and,
-// when available is set, sends initial presence (a server dispatches
-// stored messages at that point).
-func dial(ctx context.Context, s *Server, a Account, resource string, log *transcript) (*conn, error) {
-	d := net.Dialer{Timeout: s.Timeout}
-	nc, err := d.DialContext(ctx, "tcp", s.Addr)
-	if err != nil {
-		return nil, err
+// Login attempts: a server may refuse a login transiently (jabberd2's
+// c2s answers internal-server-error after <auth/> while its session
+// manager still ends an earlier session on the same socket number).
+const (
+	loginAttempts = 3
+	loginPause    = 300 * time.Millisecond
+	// streamGap is the least time between closing one stream and opening
+	// the next.
+	streamGap = 50 * time.Millisecond
+)
+
+// dial logs a in with resource, retrying a login the server refuses
+// transiently, and sends initial presence (a server dispatches stored
+// messages at that point). Each attempt is bounded by the Timeout; one
+// that times out is not tried again.
+func (k *kit) dial(ctx context.Context, a Account, resource string, log *transcript) (*conn, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		k.gap()
+		var c *conn
+		c, err = k.login(ctx, a, resource, log)
+		if err == nil {
+			return c, nil
+		}
+		if attempt == loginAttempts || !transient(ctx, err) {
+			break
+		}
+		log.note(fmt.Sprintf("login as %s refused (%v): trying again", a.User, err))
+		select {
+		case <-time.After(time.Duration(attempt) * loginPause):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
+	return nil, err
+}
+
+// transient reports whether a failed login may succeed when tried again:
+// not when the wait timed out, the run ended, the password was refused or
+// the JID bound is wrong.
+func transient(ctx context.Context, err error) bool {
+	var ne net.Error
+	var bad *boundError
+	switch {
+	case ctx.Err() != nil, errors.Is(err, errTimedOut), errors.As(err, &ne) && ne.Timeout(), errors.As(err, &bad):
+		return false
+	}
+	return !strings.Contains(err.Error(), "not-authorized")
+}
+
+// errTimedOut is a wait the Timeout ended.
+var errTimedOut = errors.New("timed out")
+
+// gap waits until streamGap has passed since the kit last closed a
+// stream.
+func (k *kit) gap() {
+	k.mu.Lock()
+	wait := time.Until(k.lastClose.Add(streamGap))
+	k.mu.Unlock()
+	if wait > 0 {
+		time.Sleep(wait)
+	}
+}
+
+// boundError is a bound JID that is not the account's on the domain given.
+type boundError struct{ bound, want string }
+
+func (e *boundError) Error() string {
+	return fmt.Sprintf("the server bound %s, want %s: is the domain right?", e.bound, e.want)
+}
+
+// login makes one attempt to log a in: TCP, STARTTLS when the Server asks
+// for it, SASL with the best mechanism both sides know, resource binding,
+// initial presence, and a disco#info round trip that shows the presence
+// was handled.
+func (k *kit) login(ctx context.Context, a Account, resource string, log *transcript) (*conn, error) {
+	s := &k.s
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
 	origin, err := jid.New(a.User, s.Domain, "")
 	if err != nil {
-		nc.Close()
 		return nil, err
 	}
-	location, err := jid.New("", s.Domain, "")
+	location := origin.Domain()
+	d := net.Dialer{}
+	tcp, err := d.DialContext(ctx, "tcp", s.Addr)
 	if err != nil {
-		nc.Close()
-		return nil, err
+		return nil, fmt.Errorf("logging in as %s: %w", origin, err)
 	}
-	// SASL is only used on a secure stream unless Necessary is cleared; the
-	// kit talks to test servers on plain TCP.
-	auth := xmpp.SASL("", a.Password, sasl.Plain)
+	deadline, _ := ctx.Deadline()
+	tcp.SetDeadline(deadline)
+	rec := &recording{label: a.User + "/" + resource}
+	nc := &recConn{Conn: tcp, rec: rec}
+	c := &conn{netConn: nc, rec: rec, user: a.User, log: log, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	c.onClose = func() {
+		k.mu.Lock()
+		k.lastClose = time.Now()
+		k.mu.Unlock()
+	}
+	// The session ends when the context does: a server that accepts and
+	// never answers is left at the deadline. mellium is given a context
+	// without the deadline: at its end, it sets the connection's deadline
+	// to the past and at once clears it, which races with a blocked read
+	// and can leave it blocked for good.
+	stop := context.AfterFunc(ctx, func() { tcp.SetDeadline(time.Now()) })
+	defer stop()
+	session, err := xmpp.NewSession(context.WithoutCancel(ctx), location, origin, nc, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
+		return xmpp.StreamConfig{Features: k.features(a, resource, rec, &c.feature, &c.sm)}
+	}))
+	if err != nil {
+		log.addStream(rec)
+		tcp.Close()
+		c.onClose()
+		var ne net.Error
+		if ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("logging in as %s at %s: %w: no answer within %v (%v)", origin, s.Addr, errTimedOut, s.Timeout, err)
+		}
+		return nil, fmt.Errorf("logging in as %s at %s: %w", origin, s.Addr, err)
+	}
+	c.session, c.jid = session, session.LocalAddr()
+	c.label = a.User + "/" + c.jid.Resourcepart()
+	rec.label = c.label
+	log.addStream(rec)
+	if want := origin.Bare().String(); c.jid.Bare().String() != want {
+		c.onClose()
+		tcp.Close()
+		return nil, &boundError{bound: c.jid.String(), want: want + "/" + resource}
+	}
+	go c.serve()
+	if err := c.available(deadline); err != nil {
+		c.close(s.Timeout)
+		return nil, fmt.Errorf("logging in as %s: %w", c.jid, err)
+	}
+	tcp.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// available sends initial presence and waits until deadline for the
+// answer to an IQ sent after it: a server handles a stream's stanzas in
+// order, so once it has answered, the session is available, and a message
+// sent to it next is not stored instead.
+func (c *conn) available(deadline time.Time) error {
+	if err := c.sendRaw(`<presence/>`); err != nil {
+		return err
+	}
+	id := c.jid.Resourcepart() + "-available"
+	if err := c.sendRaw(`<iq type='get' id='` + escape(id) + `'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`); err != nil {
+		return err
+	}
+	if c.awaitIQ(id, deadline) == nil {
+		return fmt.Errorf("%w: no answer to the disco#info sent after initial presence", errTimedOut)
+	}
+	return nil
+}
+
+// features are the stream features the kit negotiates as a: STARTTLS when
+// the Server asks for it, SASL (SCRAM-SHA-256, SCRAM-SHA-1, PLAIN: the
+// first the server offers), resource binding, and two it only notes: the
+// AMP feature sets listed, stream management sets sm.
+func (k *kit) features(a Account, resource string, rec *recording, listed, sm *bool) []xmpp.StreamFeature {
+	var out []xmpp.StreamFeature
+	if k.s.TLS != nil {
+		cfg := k.s.TLS.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = k.s.Domain
+		}
+		tlsFeature := xmpp.StartTLS(cfg)
+		negotiate := tlsFeature.Negotiate
+		tlsFeature.Negotiate = func(ctx context.Context, s *xmpp.Session, data interface{}) (xmpp.SessionState, io.ReadWriter, error) {
+			mask, rw, err := negotiate(ctx, s, data)
+			if tc, ok := rw.(*tls.Conn); ok {
+				rw = rec.insideTLS(tc)
+			}
+			return mask, rw, err
+		}
+		out = append(out, tlsFeature)
+	}
+	// SASL is only used on a secure stream unless Necessary is cleared; a
+	// test server often speaks plain TCP.
+	auth := xmpp.SASL("", a.Password, sasl.ScramSha256, sasl.ScramSha1, sasl.Plain)
 	auth.Necessary = 0
-	listed := false
-	ampFeature := xmpp.StreamFeature{
-		Name: xml.Name{Space: amp.NSFeature, Local: "amp"},
+	return append(out, auth, bindResource(resource), noted(amp.NSFeature, "amp", listed), noted("urn:xmpp:sm:3", "sm", sm))
+}
+
+// noted is a stream feature the kit does not negotiate but notes in seen
+// when the server lists it.
+func noted(space, local string, seen *bool) xmpp.StreamFeature {
+	return xmpp.StreamFeature{
+		Name: xml.Name{Space: space, Local: local},
 		Parse: func(_ context.Context, d *xml.Decoder, start *xml.StartElement) (bool, interface{}, error) {
-			listed = true
+			*seen = true
 			return false, nil, d.Skip()
 		},
 	}
-	c := &conn{netConn: nc, log: log, notify: make(chan struct{}, 1), done: make(chan struct{})}
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	if deadline, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(deadline)
-	}
-	session, err := xmpp.NewSession(ctx, location, origin, nc, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
-		return xmpp.StreamConfig{Features: []xmpp.StreamFeature{auth, bindResource(resource), ampFeature}}
-	}))
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("logging in as %s: %w", origin, err)
-	}
-	nc.SetDeadline(time.Time{})
-	c.session, c.jid, c.feature = session, session.LocalAddr(), listed
-	c.label = a.User + "/" + c.jid.Resourcepart()
-	go c.serve()
-	if err := c.sendRaw(`<presence/>`); err != nil {
-		c.close(s.Timeout)
-		return nil, err
-	}
-	// A server handles a stream's stanzas in order: once it has answered
-	// an IQ sent after the presence, the session is available, and a
-	// message sent to it next is not stored instead.
-	id := c.jid.Resourcepart() + "-available"
-	if err := c.sendRaw(`<iq type='get' id='` + id + `'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`); err != nil {
-		c.close(s.Timeout)
-		return nil, err
-	}
-	if c.awaitIQ(id, time.Now().Add(s.Timeout)) == nil {
-		c.close(s.Timeout)
-		return nil, fmt.Errorf("logging in as %s: no answer to disco#info within %v", c.jid, s.Timeout)
-	}
-	return c, nil
+}
+
+// awaitTag waits until deadline for a top-level element named tag and
+// removes it from c's queue. It returns nil when none arrived.
+func (c *conn) awaitTag(tag string, deadline time.Time) *etree.Element {
+	return c.await(func(el *etree.Element) bool { return el.Tag == tag }, deadline)
 }
 
 // awaitIQ waits until deadline for the IQ answering id and removes it from
 // c's queue, leaving the rest. It returns nil when none arrived.
 func (c *conn) awaitIQ(id string, deadline time.Time) *etree.Element {
+	return c.await(func(el *etree.Element) bool { return el.Tag == "iq" && attrValue(el, "id") == id }, deadline)
+}
+
+// await waits until deadline for an element match accepts and removes it
+// from c's queue, leaving the rest. It returns nil when none arrived.
+func (c *conn) await(match func(*etree.Element) bool, deadline time.Time) *etree.Element {
 	for {
 		c.mu.Lock()
 		for i, el := range c.queue {
-			if el.Tag == "iq" && attrValue(el, "id") == id {
+			if match(el) {
 				c.queue = append(c.queue[:i:i], c.queue[i+1:]...)
 				c.mu.Unlock()
 				return el
@@ -150,9 +299,11 @@ func (c *conn) sendRaw(raw string) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	c.netConn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	defer c.netConn.SetWriteDeadline(time.Time{})
-	_, err := io.WriteString(c.netConn, raw)
+	// The session's connection is the TLS one after STARTTLS.
+	nc := c.session.Conn()
+	nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	defer nc.SetWriteDeadline(time.Time{})
+	_, err := io.WriteString(nc, raw)
 	return err
 }
 
@@ -173,26 +324,50 @@ func (c *conn) take() []*etree.Element {
 }
 
 // close ends c's stream and waits, at most timeout, until the server has
-// closed its side, so that the server counts the user offline by the time
-// the next step runs.
+// closed its side. That the server closed the stream does not yet mean
+// that it counts the user offline: see kit.offline.
 func (c *conn) close(timeout time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		c.session.Close()
-		close(done)
-	}()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-	}
+	go func() {
+		// A server that never reads leaves the closing write blocked: the
+		// deadline ends it.
+		c.netConn.SetWriteDeadline(time.Now().Add(timeout))
+		c.session.Close()
+	}()
 	select {
 	case <-c.done:
 	case <-t.C:
 	}
 	c.netConn.Close()
 	<-c.done
+	if c.onClose != nil {
+		c.onClose()
+	}
+}
+
+// drop ends c's connection abruptly, as a client that loses its network:
+// no closing of the stream.
+func (c *conn) drop() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.netConn.Close()
+	<-c.done
+	if c.onClose != nil {
+		c.onClose()
+	}
 }
 
 // bindResource is resource binding that asks for resource: mellium's

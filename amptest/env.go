@@ -19,19 +19,21 @@ type env struct {
 	log   *transcript
 	conns []*conn
 	seq   int
+	// clockMoved is true once the scenario set the server's clock.
+	clockMoved bool
 
-	problems []string
+	problems []Problem
 	skip     string
 }
 
-// errorf records a problem and goes on.
-func (e *env) errorf(format string, args ...any) {
-	e.problems = append(e.problems, fmt.Sprintf(format, args...))
+// problem records a problem of level l and goes on.
+func (e *env) problem(l Level, format string, args ...any) {
+	e.problems = append(e.problems, Problem{Level: l, Text: fmt.Sprintf(format, args...)})
 }
 
-// fatalf records a problem and ends the scenario.
-func (e *env) fatalf(format string, args ...any) {
-	e.errorf(format, args...)
+// stop records a problem of level l and ends the scenario.
+func (e *env) stop(l Level, format string, args ...any) {
+	e.problem(l, format, args...)
 	panic(errStop)
 }
 
@@ -42,13 +44,28 @@ func (e *env) skipf(format string, args ...any) {
 }
 
 // login logs user in with a resource named after the scenario and name.
+// A login that fails (after the retries) ends the scenario as skipped
+// with the error: it says nothing of the server's AMP.
 func (e *env) login(user, name string) *conn {
-	c, err := dial(e.ctx, &e.k.s, Account{user, e.k.passwords[user]}, e.token+"-"+name, e.log)
+	c, err := e.k.dial(e.ctx, Account{user, e.k.passwords[user]}, e.token+"-"+name, e.log)
 	if err != nil {
-		e.fatalf("%v", err)
+		e.skipf("%v", err)
 	}
 	e.conns = append(e.conns, c)
 	return c
+}
+
+// closeAll closes the scenario's sessions and waits until the server
+// says each has ended, so that the next scenario finds the users offline.
+func (e *env) closeAll() {
+	for _, c := range e.conns {
+		c.close(e.k.s.Timeout)
+	}
+	for _, c := range e.conns {
+		if why := e.k.offline(c); why != "" {
+			e.log.note(why)
+		}
+	}
 }
 
 // jid returns the bare JID of user.
@@ -73,7 +90,7 @@ func (e *env) message(to string, rs *amp.RuleSet) *etree.Element {
 // send sends msg from c.
 func (e *env) send(c *conn, msg *etree.Element) {
 	if err := c.send(msg); err != nil {
-		e.fatalf("sending from %s: %v", c.label, err)
+		e.skipf("sending from %s: %v", c.label, err)
 	}
 }
 
@@ -81,10 +98,11 @@ func (e *env) send(c *conn, msg *etree.Element) {
 type want struct {
 	to    []*conn
 	desc  string
-	match func(el *etree.Element) bool     // whether el is the stanza wanted
-	check func(el *etree.Element) []string // what is wrong with it
-	got   *etree.Element                   // the stanza that matched
-	on    *conn                            // where it arrived
+	level Level                             // of a want that does not arrive
+	match func(el *etree.Element) bool      // whether el is the stanza wanted
+	check func(el *etree.Element) []Problem // what is wrong with it
+	got   *etree.Element                    // the stanza that matched
+	on    *conn                             // where it arrived
 	// optional wants may not arrive: they keep a stanza the scenario
 	// allows from being counted as unexpected.
 	optional bool
@@ -93,11 +111,17 @@ type want struct {
 // exchange waits until every want has arrived, at most Timeout, and then
 // Quiet more; it records as a problem each want that did not arrive, what
 // is wrong with each that did, and every other message of the scenario
-// that arrived on any session.
-func (e *env) exchange(wants ...*want) {
+// that arrived on any session (a MUST problem, unless extra says
+// otherwise).
+func (e *env) exchange(wants ...*want) { e.exchangeExtra(nil, wants...) }
+
+// exchangeExtra is exchange with the level of each unexpected message
+// given by extra; a nil extra, or a message it returns false for, is a
+// MUST problem.
+func (e *env) exchangeExtra(extra func(el *etree.Element) (Level, bool), wants ...*want) {
 	start := time.Now()
 	deadline := start.Add(e.k.s.Timeout)
-	var extras []string
+	var extras []Problem
 	quietUntil := time.Time{}
 	for {
 		for _, c := range e.conns {
@@ -106,7 +130,13 @@ func (e *env) exchange(wants ...*want) {
 					w.got, w.on = el, c
 					continue
 				}
-				extras = append(extras, fmt.Sprintf("%s received %s", c.label, describe(el)))
+				p := Problem{Must, fmt.Sprintf("unexpected: %s received %s", c.label, describe(el))}
+				if extra != nil {
+					if l, ok := extra(el); ok {
+						p.Level = l
+					}
+				}
+				extras = append(extras, p)
 				// The scenario fails already: what is still missing
 				// gets Quiet more, not the whole Timeout.
 				if d := time.Now().Add(e.k.s.Quiet); d.Before(deadline) {
@@ -132,16 +162,14 @@ func (e *env) exchange(wants ...*want) {
 	for _, w := range wants {
 		switch {
 		case w.got == nil && !w.optional:
-			e.errorf("%s: nothing arrived within %v", w.desc, time.Since(start).Round(time.Millisecond))
+			e.problem(w.level, "%s: nothing arrived within %v", w.desc, time.Since(start).Round(time.Millisecond))
 		case w.got != nil && w.check != nil:
 			for _, p := range w.check(w.got) {
-				e.errorf("%s: %s", w.desc, p)
+				e.problem(p.Level, "%s: %s", w.desc, p.Text)
 			}
 		}
 	}
-	for _, x := range extras {
-		e.errorf("unexpected: %s", x)
-	}
+	e.problems = append(e.problems, extras...)
 }
 
 // quiet waits Quiet and records every message of the scenario that
@@ -162,6 +190,9 @@ func (e *env) incoming(c *conn) []*etree.Element {
 			continue
 		}
 		c.log.add(c.label, false, s)
+		if d := crossCheck(el); d != "" {
+			c.log.note(d + " (the kit judges by its own reading)")
+		}
 		out = append(out, el)
 	}
 	return out
@@ -183,37 +214,29 @@ func firstMatch(wants []*want, c *conn, el *etree.Element) *want {
 
 // describe names a stanza that arrived, for a problem.
 func describe(el *etree.Element) string {
+	r := readReply(el)
 	what := "a message"
-	if ev := amp.ParseEvent(el); ev != nil {
-		switch {
-		case ev.Status != "" && attrValue(el, "type") == "error":
-			what = fmt.Sprintf("an AMP error of status %s for %s", ev.Status, rulesString(ev.Rules))
-		case ev.Status != "":
-			what = fmt.Sprintf("an AMP %s event for %s", ev.Status, rulesString(ev.Rules))
-		default:
-			what = fmt.Sprintf("an AMP refusal (%s)", errorKind(el))
-		}
-	} else if attrValue(el, "type") == "error" {
-		what = fmt.Sprintf("an error (%s)", errorKind(el))
-	} else if bodyText(el) != "" {
+	switch {
+	case r.hasStatus && r.typ == "error":
+		what = fmt.Sprintf("an AMP error of status %s for %s", r.status, rulesString(r.rules))
+	case r.hasStatus:
+		what = fmt.Sprintf("an AMP %s event for %s", r.status, rulesString(r.rules))
+	case r.typ == "error" && r.amp != nil:
+		what = fmt.Sprintf("an AMP refusal (%s)", orNone(r.condition))
+	case r.typ == "error":
+		what = fmt.Sprintf("an error (%s)", orNone(r.condition))
+	case bodyText(el) != "":
 		what = "the message " + attrValue(el, "id")
 	}
 	return what + ": " + serialize(el)
 }
 
-// errorKind names the condition of a stanza error.
-func errorKind(el *etree.Element) string {
-	for _, e := range el.ChildElements() {
-		if e.Tag != "error" {
-			continue
-		}
-		for _, c := range e.ChildElements() {
-			if c.NamespaceURI() == amp.NSStanzas {
-				return c.Tag
-			}
-		}
+// orNone returns condition, or "no condition" when it is empty.
+func orNone(condition string) string {
+	if condition == "" {
+		return "no condition"
 	}
-	return "no condition"
+	return condition
 }
 
 // rulesString writes rules as they would be written in XML.

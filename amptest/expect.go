@@ -1,7 +1,6 @@
 package amptest
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -9,115 +8,118 @@ import (
 	"github.com/beevik/etree"
 )
 
-// The expectations on the stanzas a server sends, as XEP-0079 and the
-// project's conformance notes give them.
+// The expectations on the stanzas a server sends. Each problem carries
+// the level of what it checks: the XEP's MUST, SHOULD or MAY, or the
+// project's reading where the XEP is silent.
 
 // event wants the alert or notify event for rule of msg, which sender
-// sent (§2.2.5, §3.4.1, §3.4.4): from the server to the sender's full JID
-// with the original id, no type, no body, and an <amp/> with the status,
-// the original sender and recipient and exactly that rule.
+// sent (§2.2.5, §3.4.1, §3.4.4): a message to the sender with the
+// original id and an <amp status/> holding exactly that rule.
 func (e *env) event(sender *conn, msg *etree.Element, status amp.Action, rule amp.Rule) *want {
 	return &want{
-		to:   []*conn{sender},
-		desc: fmt.Sprintf("the %s event for %s", status, rulesString([]amp.Rule{rule})),
+		to:    []*conn{sender},
+		level: Must,
+		desc:  fmt.Sprintf("the %s event for %s", status, rulesString([]amp.Rule{rule})),
 		match: func(el *etree.Element) bool {
-			ev := amp.ParseEvent(el)
-			return ev != nil && ev.Status == status && attrValue(el, "type") != "error" && slices.Contains(ev.Rules, rule)
+			r := readReply(el)
+			return r.status == string(status) && r.typ != "error" && slices.Contains(r.rules, rule)
 		},
-		check: func(el *etree.Element) []string {
+		check: func(el *etree.Element) []Problem {
 			p := e.replyProblems(sender, msg, el, "")
-			return append(p, statusProblems(sender, msg, el, []amp.Rule{rule})...)
+			return append(p, statusProblems(sender, msg, el, rule)...)
 		},
 	}
 }
 
-// failed wants the error the error action sends for rule (§3.4.3, §6):
-// type error, the <amp status='error'/> of an event, and <error
-// type='modify' code='500'> with <undefined-condition/> and <failed-rules/>
-// in the amp#errors namespace holding the rule.
+// failed wants the error the error action sends for rule (§3.4.3): a
+// message of type error with the <amp status='error'/> of an event and an
+// <error/> holding <failed-rules xmlns='amp#errors'/> with the rule; the
+// error SHOULD be of type modify with <undefined-condition/>.
 func (e *env) failed(sender *conn, msg *etree.Element, rule amp.Rule) *want {
 	return &want{
-		to:   []*conn{sender},
-		desc: fmt.Sprintf("the error of the error action for %s", rulesString([]amp.Rule{rule})),
+		to:    []*conn{sender},
+		level: Must,
+		desc:  fmt.Sprintf("the error of the error action for %s", rulesString([]amp.Rule{rule})),
 		match: func(el *etree.Element) bool {
-			if attrValue(el, "type") != "error" {
-				return false
-			}
-			ev := amp.ParseEvent(el)
-			return ev != nil && (ev.Status == amp.ActionError || errorIs(ev, amp.ErrFailedRules))
+			r := readReply(el)
+			return r.status == string(amp.ActionError) || (r.typ == "error" && r.container == "failed-rules")
 		},
-		check: func(el *etree.Element) []string {
+		check: func(el *etree.Element) []Problem {
+			r := readReply(el)
 			p := e.replyProblems(sender, msg, el, "error")
-			p = append(p, statusProblems(sender, msg, el, []amp.Rule{rule})...)
-			p = append(p, errorProblems(el, "modify", "500", "undefined-condition")...)
-			ev := amp.ParseEvent(el)
-			if ev != nil {
-				if !errorIs(ev, amp.ErrFailedRules) {
-					p = append(p, fmt.Sprintf("no <failed-rules xmlns='%s'/> in the <error/>", amp.NSErrors))
-				} else if got := errorRules(ev); !slices.Equal(got, []amp.Rule{rule}) {
-					p = append(p, fmt.Sprintf("<failed-rules/> lists %s, want %s", rulesString(got), rulesString([]amp.Rule{rule})))
-				}
+			p = append(p, statusProblems(sender, msg, el, rule)...)
+			if r.errEl == nil {
+				return append(p, Problem{Must, "no <error/>: §3.4.3 wants <failed-rules/> in it"})
+			}
+			if r.errType != "modify" {
+				p = append(p, Problem{Should, fmt.Sprintf("<error type=%q>, want modify (§3.4.3)", r.errType)})
+			}
+			if r.condition != "undefined-condition" {
+				p = append(p, Problem{Should, fmt.Sprintf("error condition %q, want <undefined-condition xmlns='%s'/> (§3.4.3)", r.condition, amp.NSStanzas)})
+			}
+			if r.errCode != "" && r.errCode != "500" {
+				p = append(p, Problem{Project, fmt.Sprintf("<error code=%q>, want 500, the legacy code of undefined-condition", r.errCode)})
+			}
+			switch {
+			case r.container != "failed-rules":
+				p = append(p, Problem{Must, fmt.Sprintf("no <failed-rules xmlns='%s'/> in the <error/>", amp.NSErrors)})
+			case !slices.Equal(r.listed, []amp.Rule{rule}):
+				p = append(p, Problem{Must, fmt.Sprintf("<failed-rules/> lists %s, want %s", rulesString(r.listed), rulesString([]amp.Rule{rule}))})
 			}
 			return p
 		},
 	}
 }
 
-// refused wants the refusal of msg's request (§2.2.1, §6): type error,
-// an echo of the request's rules in an <amp/> without status, and the
-// <error/> of kind listing exactly listed. A kind of ErrBadRequest is a
-// plain bad-request, with no container.
-func (e *env) refused(sender *conn, msg *etree.Element, kind error, listed []amp.Rule) *want {
+// refused wants the refusal of msg's request (§2.2.1, §6): an error of
+// kind listing exactly listed, the request's rules echoed in an <amp/>
+// without status. A kind of ErrBadRequest is the project's plain
+// bad-request, with no container. level is that of the refusal itself.
+func (e *env) refused(sender *conn, msg *etree.Element, level Level, kind error, listed []amp.Rule) *want {
+	w := wireForms[kind]
 	desc := "the plain bad-request refusal"
-	if w := wire[kind]; w.container != "" {
+	if w.container != "" {
 		desc = fmt.Sprintf("the %s refusal with <%s/>", w.condition, w.container)
 	}
 	return &want{
-		to:   []*conn{sender},
-		desc: desc,
+		to:    []*conn{sender},
+		level: level,
+		desc:  desc,
 		match: func(el *etree.Element) bool {
-			if attrValue(el, "type") != "error" || bodyText(el) != "" {
-				return false
-			}
-			ev := amp.ParseEvent(el)
-			return ev == nil || ev.Status == ""
+			r := readReply(el)
+			return r.typ == "error" && !r.hasBody && !r.hasStatus
 		},
-		check: func(el *etree.Element) []string {
+		check: func(el *etree.Element) []Problem {
+			r := readReply(el)
 			p := e.replyProblems(sender, msg, el, "error")
-			w := wire[kind]
-			p = append(p, errorProblems(el, w.typ, w.code, w.condition)...)
-			ev := amp.ParseEvent(el)
-			if ev == nil {
-				return append(p, fmt.Sprintf("no <amp xmlns='%s'/> echoing the request", amp.NS))
+			if r.errEl == nil {
+				return append(p, Problem{level, "no <error/>"})
 			}
-			// The echo holds the request's first MaxRules rules: a reply is
-			// bounded whatever the request.
-			want := requestRules(msg)
-			if len(want) > e.k.s.MaxRules {
-				want = want[:e.k.s.MaxRules]
+			if r.condition != w.condition || r.errType != w.typ {
+				p = append(p, Problem{level, fmt.Sprintf("error %s of type %q, want <%s xmlns='%s'/> of type %q (§6)", r.condition, r.errType, w.condition, amp.NSStanzas, w.typ)})
 			}
-			if got := ev.Rules; !slices.Equal(got, want) {
-				p = append(p, fmt.Sprintf("the echo holds %s, want the request's %s", rulesString(got), rulesString(want)))
-			}
-			errEl := child(el, attrValue(el, "xmlns"), "error")
-			if errEl == nil {
-				errEl = child(el, "jabber:client", "error")
-			}
-			containers := 0
-			if errEl != nil {
-				for _, c := range []string{"unsupported-actions", "unsupported-conditions", "invalid-rules"} {
-					containers += len(children(errEl, amp.NS, c))
-				}
+			if r.errCode != "" && r.errCode != w.code {
+				p = append(p, Problem{Project, fmt.Sprintf("<error code=%q>, want %s, the legacy code of %s", r.errCode, w.code, w.condition)})
 			}
 			switch {
-			case w.container == "" && containers > 0:
-				p = append(p, "a rule container in the <error/> of a plain bad-request")
-			case w.container != "" && (errEl == nil || child(errEl, amp.NS, w.container) == nil):
-				p = append(p, fmt.Sprintf("no <%s xmlns='%s'/> in the <error/>", w.container, amp.NS))
-			case w.container != "":
-				if got := errorRules(ev); !slices.Equal(got, listed) {
-					p = append(p, fmt.Sprintf("<%s/> lists %s, want %s", w.container, rulesString(got), rulesString(listed)))
-				}
+			case w.container == "" && r.containersCounted > 0:
+				p = append(p, Problem{Project, "a rule container in the <error/> of a plain bad-request"})
+			case w.container != "" && r.container != w.container:
+				p = append(p, Problem{level, fmt.Sprintf("no <%s xmlns='%s'/> in the <error/> to say which rules are at issue (§2.2.1)", w.container, amp.NS)})
+			case w.container != "" && !slices.Equal(r.listed, listed):
+				p = append(p, Problem{level, fmt.Sprintf("<%s/> lists %s, want %s (§2.2.1: the rules at issue)", w.container, rulesString(r.listed), rulesString(listed))})
+			}
+			// The echo holds the request's first MaxRules rules: a reply
+			// is bounded whatever the request.
+			want := requestRules(msg)
+			if e.k.s.MaxRules > 0 && len(want) > e.k.s.MaxRules {
+				want = want[:e.k.s.MaxRules]
+			}
+			switch {
+			case r.amp == nil:
+				p = append(p, Problem{Project, fmt.Sprintf("no <amp xmlns='%s'/> echoing the request", amp.NS)})
+			case !slices.Equal(r.rules, want):
+				p = append(p, Problem{Project, fmt.Sprintf("the echo holds %s, want the request's %s", rulesString(r.rules), rulesString(want))})
 			}
 			return p
 		},
@@ -125,144 +127,118 @@ func (e *env) refused(sender *conn, msg *etree.Element, kind error, listed []amp
 }
 
 // delivered wants msg, which sender sent, handed to one of the recipient
-// sessions to: with its body and id, from the sender's full JID, and
-// without its <amp/> (§2.2.4, conformance notes: a message delivered to
-// the recipient's client carries no request any more).
+// sessions to: with its body and id, from the sender's full JID (RFC 6120
+// §8.1.2.1, §8.1.3), and without its <amp/> (the project's reading: the
+// recipient's client has no use for a request already processed).
 func (e *env) delivered(sender *conn, msg *etree.Element, to ...*conn) *want {
 	body := bodyText(msg)
 	return &want{
-		to:   to,
-		desc: fmt.Sprintf("the message %s delivered", attrValue(msg, "id")),
+		to:    to,
+		level: Must,
+		desc:  fmt.Sprintf("the message %s delivered", attrValue(msg, "id")),
 		match: func(el *etree.Element) bool {
 			return bodyText(el) == body && attrValue(el, "type") != "error"
 		},
-		check: func(el *etree.Element) []string {
-			var p []string
+		check: func(el *etree.Element) []Problem {
+			var p []Problem
 			if got := attrValue(el, "id"); got != attrValue(msg, "id") {
-				p = append(p, fmt.Sprintf("id %q, want %q", got, attrValue(msg, "id")))
+				p = append(p, Problem{Must, fmt.Sprintf("id %q, want %q", got, attrValue(msg, "id"))})
 			}
 			if got := attrValue(el, "from"); got != sender.jid.String() {
-				p = append(p, fmt.Sprintf("from %q, want the sender %q", got, sender.jid))
+				p = append(p, Problem{Must, fmt.Sprintf("from %q, want the sender %q", got, sender.jid)})
 			}
 			if len(children(el, amp.NS, "amp")) > 0 {
-				p = append(p, "<amp/> left on the message delivered to the recipient")
+				p = append(p, Problem{Project, "<amp/> left on the message delivered to the recipient"})
 			}
 			return p
 		},
 	}
 }
 
-// replyProblems checks what every AMP reply shares: from the server's JID
-// to the sender's full JID, the original id, type typ, and none of the
-// original message's children but <amp/> (no body).
-func (e *env) replyProblems(sender *conn, msg, el *etree.Element, typ string) []string {
-	var p []string
+// replyProblems checks what every AMP reply shares: to the sender (MUST,
+// §2.2.5), the sender's full JID (project), from the server's JID
+// (project), the original id (MUST, §1.3), type typ ("error": MUST; none:
+// project), and none of the original message's children but <amp/>
+// (SHOULD NOT, §2.2.5).
+func (e *env) replyProblems(sender *conn, msg, el *etree.Element, typ string) []Problem {
+	var p []Problem
 	if got := attrValue(el, "from"); got != e.k.s.Domain {
-		p = append(p, fmt.Sprintf("from %q, want the server %q", got, e.k.s.Domain))
+		p = append(p, Problem{Project, fmt.Sprintf("from %q, want the server %q: a reply comes from the server that processed the rule", got, e.k.s.Domain)})
 	}
-	if got := attrValue(el, "to"); got != sender.jid.String() {
-		p = append(p, fmt.Sprintf("to %q, want the sender's full JID %q", got, sender.jid))
+	switch got := attrValue(el, "to"); got {
+	case sender.jid.String():
+	case sender.jid.Bare().String():
+		p = append(p, Problem{Project, fmt.Sprintf("to %q, want the sender's full JID %q", got, sender.jid)})
+	default:
+		p = append(p, Problem{Must, fmt.Sprintf("to %q, want the sender %q (§2.2.5)", got, sender.jid)})
 	}
 	if want, ok := attr(msg, "id"); ok {
 		if got := attrValue(el, "id"); got != want {
-			p = append(p, fmt.Sprintf("id %q, want the original id %q", got, want))
+			p = append(p, Problem{Must, fmt.Sprintf("id %q, want the original id %q (§1.3)", got, want)})
 		}
 	}
 	if got := attrValue(el, "type"); got != typ {
-		p = append(p, fmt.Sprintf("type %q, want %q", got, typ))
+		l := Project
+		if typ == "error" {
+			l = Must
+		}
+		p = append(p, Problem{l, fmt.Sprintf("type %q, want %q", got, typ)})
 	}
-	for _, c := range el.ChildElements() {
-		switch {
-		case c.Tag == "body":
-			p = append(p, "a <body/> in the reply")
-		case c.Tag == "amp" || c.Tag == "error":
-		case child(msg, c.NamespaceURI(), c.Tag) != nil || child(msg, "", c.Tag) != nil:
-			p = append(p, fmt.Sprintf("the original message's <%s/> in the reply", c.Tag))
+	r := readReply(el)
+	if r.hasBody {
+		p = append(p, Problem{Should, "a <body/> in the reply (§2.2.5: SHOULD NOT contain the non-AMP contents)"})
+	}
+	for _, c := range r.otherChildren {
+		if child(msg, "", c) != nil || child(msg, "jabber:client", c) != nil {
+			p = append(p, Problem{Should, fmt.Sprintf("the original message's <%s/> in the reply (§2.2.5)", c)})
 		}
 	}
 	return p
 }
 
 // statusProblems checks the <amp/> of an event or of the error action's
-// error: status, from the original sender, to the original to, and rules.
-func statusProblems(sender *conn, msg, el *etree.Element, rules []amp.Rule) []string {
-	ev := amp.ParseEvent(el)
-	if ev == nil {
-		return []string{"no <amp/> with a status"}
+// error (§4.1): a status, from the original sender's full JID and to the
+// original recipient, present (MUST), and exactly the rule met (MUST,
+// §3.4: "contains the rule that triggered this action").
+func statusProblems(sender *conn, msg, el *etree.Element, rule amp.Rule) []Problem {
+	r := readReply(el)
+	if r.amp == nil || !r.hasStatus {
+		return []Problem{{Must, "no <amp/> with a status (§4.1)"}}
 	}
-	var p []string
-	if ev.From != sender.jid.String() {
-		p = append(p, fmt.Sprintf("<amp from=%q>, want the original sender %q", ev.From, sender.jid))
+	var p []Problem
+	if r.status != string(rule.Action) {
+		p = append(p, Problem{Must, fmt.Sprintf("<amp status=%q>, want %q (§3.4)", r.status, rule.Action)})
 	}
-	if to := attrValue(msg, "to"); ev.To != to {
-		p = append(p, fmt.Sprintf("<amp to=%q>, want the original to %q", ev.To, to))
+	if r.from != sender.jid.String() {
+		p = append(p, Problem{Must, fmt.Sprintf("<amp from=%q>, want the original sender's full JID %q (§4.1)", r.from, sender.jid)})
 	}
-	if !slices.Equal(ev.Rules, rules) {
-		p = append(p, fmt.Sprintf("<amp/> holds %s, want %s", rulesString(ev.Rules), rulesString(rules)))
+	switch to := attrValue(msg, "to"); {
+	case r.to == "":
+		p = append(p, Problem{Must, fmt.Sprintf("no <amp to/>, want the original recipient %q (§4.1)", to)})
+	case r.to != to:
+		p = append(p, Problem{Project, fmt.Sprintf("<amp to=%q>, want the original to %q as written", r.to, to)})
+	}
+	if !slices.Equal(r.rules, []amp.Rule{rule}) {
+		p = append(p, Problem{Must, fmt.Sprintf("<amp/> holds %s, want exactly the rule met, %s (§3.4)", rulesString(r.rules), rulesString([]amp.Rule{rule}))})
 	}
 	return p
 }
 
-// wireForm is how an error kind is written.
+// wireForm is how an error kind is written (§6).
 type wireForm struct{ typ, code, condition, container string }
 
-var wire = map[error]wireForm{
+var wireForms = map[error]wireForm{
 	amp.ErrBadRequest:           {"modify", "400", "bad-request", ""},
 	amp.ErrUnsupportedAction:    {"modify", "400", "bad-request", "unsupported-actions"},
 	amp.ErrUnsupportedCondition: {"modify", "400", "bad-request", "unsupported-conditions"},
 	amp.ErrNotAcceptable:        {"modify", "405", "not-acceptable", "invalid-rules"},
 }
 
-// errorProblems checks the <error/> of an error stanza.
-func errorProblems(el *etree.Element, typ, code, condition string) []string {
-	var errEl *etree.Element
-	for _, c := range el.ChildElements() {
-		if c.Tag == "error" {
-			errEl = c
-		}
-	}
-	if errEl == nil {
-		return []string{"no <error/>"}
-	}
-	var p []string
-	if got := attrValue(errEl, "type"); got != typ {
-		p = append(p, fmt.Sprintf("<error type=%q>, want %q", got, typ))
-	}
-	if got := attrValue(errEl, "code"); got != code {
-		p = append(p, fmt.Sprintf("<error code=%q>, want %q", got, code))
-	}
-	if got := errorKind(el); got != condition {
-		p = append(p, fmt.Sprintf("error condition %s, want <%s xmlns='%s'/>", got, condition, amp.NSStanzas))
-	}
-	return p
-}
-
 // requestRules returns the rules of the request msg carries, as written.
 func requestRules(msg *etree.Element) []amp.Rule {
 	var out []amp.Rule
 	for _, a := range children(msg, amp.NS, "amp") {
-		for _, r := range a.ChildElements() {
-			if r.Tag == "rule" {
-				out = append(out, amp.Rule{
-					Condition: amp.Condition(attrValue(r, "condition")),
-					Action:    amp.Action(attrValue(r, "action")),
-					Value:     attrValue(r, "value"),
-				})
-			}
-		}
+		out = append(out, ruleChildren(a, amp.NS)...)
 	}
 	return out
-}
-
-// errorIs reports whether ev is an error of kind.
-func errorIs(ev *amp.Event, kind error) bool {
-	return ev.Err != nil && errors.Is(ev.Err, kind)
-}
-
-// errorRules returns the rules the <error/> of ev lists.
-func errorRules(ev *amp.Event) []amp.Rule {
-	if ev.Err == nil {
-		return nil
-	}
-	return ev.Err.Rules
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ampxmpp/amp"
@@ -16,37 +17,44 @@ import (
 // kit is one run of the scenarios against a server.
 type kit struct {
 	s Server
-	// run is unique to this run: it starts every id, body and resource the
-	// kit uses, so that stanzas of other runs and scenarios are told apart.
+	// runID is unique to this run: it starts every id, body and resource
+	// the kit uses, so that stanzas of other runs and scenarios are told
+	// apart.
 	runID string
 	// sender and recipient are the first subscribed pair; outsider is an
-	// account the recipient has not subscribed, or "".
+	// account the recipient has not authorized, or "".
 	sender, recipient, outsider string
-	passwords                   map[string]string
-	sup                         support
-	n                           int // scenarios run so far
+	// oneWay is true when the recipient has not authorized the sender's
+	// presence back: the first pair is a one-way subscription.
+	oneWay    bool
+	passwords map[string]string
+	sup       support
+	scenarios []scenario
+	n         int // scenarios run so far
+
+	// watch is a session that stays for the whole run: it asks the server
+	// whether a closed session has ended (offline). silent is set once the
+	// server did not say so in time: the kit waits Quiet instead from then
+	// on, so that such a server costs one Timeout, not one a session.
+	watch  *conn
+	silent bool
+
+	mu        sync.Mutex
+	lastClose time.Time
 }
 
 // support is what the server advertises.
 type support struct {
 	root, node       []string // disco#info features
 	rootErr, nodeErr string   // why a disco#info query failed, or ""
-	streamFeature    bool
-	actions          map[amp.Action]bool
-	conditions       map[amp.Condition]bool
-	stanzas          []Stanza
-}
-
-// scenario is one check of the kit.
-type scenario struct {
-	name string // starts with the XEP section: "§3.3.1/deliver=direct/notify"
-	doc  string
-	// actions and conditions are what the scenario needs the server to
-	// support; it is skipped otherwise.
-	actions    []amp.Action
-	conditions []amp.Condition
-	outsider   bool // needs an account without a subscription
-	run        func(e *env)
+	// assumed is true when the node gave no list: every action and
+	// condition of the XEP is then taken as supported (§2.1.1).
+	assumed       bool
+	streamFeature bool
+	actions       map[amp.Action]bool
+	conditions    map[amp.Condition]bool
+	stanzas       []Stanza
+	streams       []Stream
 }
 
 func newKit(ctx context.Context, s Server) (*kit, error) {
@@ -59,18 +67,27 @@ func newKit(ctx context.Context, s Server) (*kit, error) {
 		return nil, err
 	}
 	k := &kit{s: s, runID: hex.EncodeToString(b), passwords: map[string]string{}}
+	for _, sc := range allScenarios() {
+		if s.Select == nil || s.Select(sc.name) {
+			k.scenarios = append(k.scenarios, sc)
+		}
+	}
 	for _, a := range s.Accounts {
 		k.passwords[a.User] = a.Password
 	}
 	k.sender, k.recipient = s.Subscribed[0].Sender, s.Subscribed[0].Recipient
-	subscribed := map[string]bool{}
+	authorized := map[string]bool{}
+	k.oneWay = true
 	for _, p := range s.Subscribed {
 		if p.Recipient == k.recipient {
-			subscribed[p.Sender] = true
+			authorized[p.Sender] = true
+		}
+		if p.Sender == k.recipient && p.Recipient == k.sender {
+			k.oneWay = false
 		}
 	}
 	for _, a := range s.Accounts {
-		if a.User != k.recipient && !subscribed[a.User] {
+		if a.User != k.recipient && !authorized[a.User] {
 			k.outsider = a.User
 			break
 		}
@@ -81,14 +98,42 @@ func newKit(ctx context.Context, s Server) (*kit, error) {
 	if err := k.drain(ctx); err != nil {
 		return nil, err
 	}
+	if err := k.rewatch(ctx); err != nil {
+		return nil, err
+	}
 	return k, nil
+}
+
+// rewatch logs the watching session in, again after a restart: the
+// outsider's account, or the sender's.
+func (k *kit) rewatch(ctx context.Context) error {
+	if k.watch != nil {
+		k.watch.close(k.s.Timeout)
+	}
+	user := k.outsider
+	if user == "" {
+		user = k.sender
+	}
+	var err error
+	k.watch, err = k.dial(ctx, Account{user, k.passwords[user]}, "amptest-"+k.runID+"-watch", &transcript{})
+	if err != nil {
+		return fmt.Errorf("amptest: %w", err)
+	}
+	return nil
+}
+
+// stop ends the run's own session.
+func (k *kit) stop() {
+	if k.watch != nil {
+		k.watch.close(k.s.Timeout)
+	}
 }
 
 // discover reads the server's support: the stream feature, and disco#info
 // at the root and at the AMP node.
 func (k *kit) discover(ctx context.Context) error {
 	log := &transcript{}
-	c, err := dial(ctx, &k.s, Account{k.sender, k.passwords[k.sender]}, "amptest-"+k.runID+"-disco", log)
+	c, err := k.dial(ctx, Account{k.sender, k.passwords[k.sender]}, "amptest-"+k.runID+"-disco", log)
 	if err != nil {
 		return fmt.Errorf("amptest: %w", err)
 	}
@@ -105,7 +150,20 @@ func (k *kit) discover(ctx context.Context) error {
 			k.sup.conditions[amp.Condition(cond)] = true
 		}
 	}
-	k.sup.stanzas = log.all()
+	// §2.1.1: "If the server does not provide information for this disco
+	// node, the requesting entity MUST assume that all actions and
+	// conditons are supported".
+	if k.sup.nodeErr != "" || len(k.sup.actions)+len(k.sup.conditions) == 0 {
+		k.sup.assumed = true
+		for _, a := range xepActions {
+			k.sup.actions[a] = true
+		}
+		for _, c := range xepConditions {
+			k.sup.conditions[c] = true
+		}
+		log.note("no list at the node " + amp.NS + ": every action and condition of the XEP is assumed supported (§2.1.1)")
+	}
+	k.sup.stanzas, k.sup.streams = log.all()
 	return nil
 }
 
@@ -149,7 +207,7 @@ func (k *kit) discoInfo(c *conn, node string) ([]string, string) {
 func (k *kit) drain(ctx context.Context) error {
 	log := &transcript{}
 	for _, a := range k.s.Accounts {
-		c, err := dial(ctx, &k.s, a, "amptest-"+k.runID+"-drain", log)
+		c, err := k.dial(ctx, a, "amptest-"+k.runID+"-drain", log)
 		if err != nil {
 			return fmt.Errorf("amptest: %w", err)
 		}
@@ -169,6 +227,40 @@ func (k *kit) drain(ctx context.Context) error {
 	return nil
 }
 
+// offline waits, at most Timeout, until the server says that c's session
+// has ended: it answers an IQ to c's full JID with an error (RFC 6121
+// §8.5.3.2.2), or sends the kit's watching session c's unavailable
+// presence. c's stream is closed, so an IQ routed to the session gets no
+// answer, and the kit asks again. It returns why it gave up, or "".
+func (k *kit) offline(c *conn) string {
+	if k.silent {
+		time.Sleep(k.s.Quiet)
+		return ""
+	}
+	w := k.watch
+	full := c.jid.String()
+	deadline := time.Now().Add(k.s.Timeout)
+	for i := 0; time.Now().Before(deadline); i++ {
+		id := fmt.Sprintf("amptest-%s-gone-%d", k.runID, i)
+		if err := w.sendRaw(`<iq type='get' id='` + id + `' to='` + escape(full) + `'><ping xmlns='urn:xmpp:ping'/></iq>`); err != nil {
+			return "the watching session failed: " + err.Error()
+		}
+		until := time.Now().Add(100 * time.Millisecond)
+		for time.Now().Before(until) {
+			for _, el := range w.take() {
+				from := attrValue(el, "from")
+				typ := attrValue(el, "type")
+				if from == full && ((el.Tag == "iq" && typ == "error") || (el.Tag == "presence" && typ == "unavailable")) {
+					return ""
+				}
+			}
+			waitFor(w.notify, until)
+		}
+	}
+	k.silent = true
+	return fmt.Sprintf("the server did not say within %v that %s went offline (no error for an IQ to it, no unavailable presence): from now on the kit waits %v after closing a stream", k.s.Timeout, full, k.s.Quiet)
+}
+
 // waitFor waits until ch has a value or deadline passes.
 func waitFor(ch <-chan struct{}, deadline time.Time) {
 	d := time.Until(deadline)
@@ -186,7 +278,14 @@ func waitFor(ch <-chan struct{}, deadline time.Time) {
 // run runs sc and returns its result.
 func (k *kit) run(ctx context.Context, sc scenario) (r Result) {
 	k.n++
-	r = Result{Name: sc.name, Section: strings.SplitN(sc.name, "/", 2)[0], Doc: sc.doc}
+	start := time.Now()
+	r = Result{Name: sc.name, Section: strings.SplitN(sc.name, "/", 2)[0], Level: sc.level, Requirement: sc.req, Doc: sc.doc}
+	defer func() {
+		r.Duration = time.Since(start)
+		if k.s.Progress != nil {
+			k.s.Progress(r, k.n, len(k.scenarios))
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		r.Status, r.Reason = Skip, "the run ended before this scenario: "+err.Error()
 		return r
@@ -197,36 +296,34 @@ func (k *kit) run(ctx context.Context, sc scenario) (r Result) {
 	}
 	e := &env{k: k, ctx: ctx, token: fmt.Sprintf("amptest-%s-%03d", k.runID, k.n), log: &transcript{}}
 	defer func() {
-		for _, c := range e.conns {
-			c.close(k.s.Timeout)
+		e.closeAll()
+		if e.clockMoved && k.s.SetTime != nil {
+			k.s.SetTime(time.Now())
 		}
-		if len(e.conns) > 0 {
-			// A server may close its side of a stream before it counts the
-			// user offline: give it a moment, so that the next scenario's
-			// message for the user is stored and not sent to a session
-			// that is going away.
-			time.Sleep(k.s.Quiet / 4)
+		r.Stanzas, r.Streams = e.log.all()
+		r.Status, r.Problems = Pass, e.problems
+		for _, p := range e.problems {
+			if s := verdict(p.Level); s > r.Status {
+				r.Status = s
+			}
 		}
-		r.Stanzas = e.log.all()
-		switch {
-		case len(e.problems) > 0:
-			r.Status, r.Problems = Fail, e.problems
-		case e.skip != "":
+		if len(e.problems) == 0 && e.skip != "" {
 			r.Status, r.Reason = Skip, e.skip
-		default:
-			r.Status = Pass
 		}
 	}()
 	defer func() {
 		if v := recover(); v != nil && v != errStop {
-			panic(v)
+			// A panic in a scenario is the kit's bug, not the server's:
+			// the scenario is skipped with it, and the others go on.
+			e.problems, e.skip = nil, fmt.Sprintf("the kit panicked (a bug of amptest): %v", v)
 		}
 	}()
 	sc.run(e)
 	return r
 }
 
-// unsupported says why the server's advertised support rules sc out, or "".
+// unsupported says why the server's advertised support or the Server's
+// description rules sc out, or "".
 func (k *kit) unsupported(sc scenario) string {
 	for _, a := range sc.actions {
 		if !k.sup.actions[a] {
@@ -238,8 +335,17 @@ func (k *kit) unsupported(sc scenario) string {
 			return fmt.Sprintf("the server does not advertise %s?condition=%s", amp.NS, c)
 		}
 	}
-	if sc.outsider && k.outsider == "" {
+	switch {
+	case sc.needs&needOutsider != 0 && k.outsider == "":
 		return fmt.Sprintf("every account may see %s's presence: give an account without a subscription", k.recipient)
+	case sc.needs&needOneWay != 0 && !k.oneWay:
+		return fmt.Sprintf("%s and %s are subscribed both ways: give a one-way pair", k.sender, k.recipient)
+	case sc.needs&needRestart != 0 && k.s.Restart == nil:
+		return "no Restart hook: the kit cannot restart the server"
+	case sc.needs&needClock != 0 && k.s.SetTime == nil:
+		return "no SetTime hook: the kit cannot move the server's clock"
+	case sc.needs&needMaxRules != 0 && k.s.MaxRules <= 0:
+		return "the server's rule limit is not given (MaxRules, -max-rules)"
 	}
 	return ""
 }

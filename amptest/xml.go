@@ -1,6 +1,7 @@
 package amptest
 
 import (
+	"encoding/xml"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -64,4 +65,11 @@ func bodyText(msg *etree.Element) string {
 		}
 	}
 	return ""
+}
+
+// escape returns s escaped for an XML attribute value.
+func escape(s string) string {
+	var b strings.Builder
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
 }
