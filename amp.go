@@ -10,7 +10,9 @@
 // delivery outcome, the sender's presence authorization and the server's
 // identity are arguments. The caller's elements are never modified, and
 // what the package read from them is its own: nothing the caller does to
-// an element later changes a [Request], a [Result] or an [*Error].
+// an element later changes a [Request], a [Result] or an [*Error]. (A
+// message that carries no request is not copied: Result.Message hands
+// back the caller's own element, as it is then.)
 //
 // A message's life, as a server sees it:
 //
