@@ -94,15 +94,7 @@ func actionScenarios(a amp.Action) []scenario {
 		actions:    []amp.Action{a},
 		conditions: []amp.Condition{amp.ConditionExpireAt},
 		run: func(e *env) {
-			s := e.login(e.k.sender, "s")
-			at := e.storedUntil()
-			met := rule(amp.ConditionExpireAt, a, formatDateTime(at))
-			msg := e.message(e.jid(e.k.recipient), rules(met))
-			e.send(s, msg)
-			e.quiet()
-			e.pass(at)
-			r1 := e.login(e.k.recipient, "r1")
-			e.exchange(e.acted(s, msg, met, r1)...)
+			e.expiredWhileStored(a)
 		},
 	})
 }
@@ -183,6 +175,21 @@ func (e *env) otherResources(s *conn, to string, online []*conn) []*conn {
 		e.log.note("the server delivers a message for an offline resource to every online resource (RFC 6121 §8.5.3.2.1 allows it)")
 	}
 	return got
+}
+
+// expiredWhileStored sends the offline recipient a message whose expire-at
+// rule with action a passes while it is stored, logs the recipient in as
+// r1, and checks that the rule acts at dispatch.
+func (e *env) expiredWhileStored(a amp.Action) {
+	s := e.login(e.k.sender, "s")
+	at := e.storedUntil()
+	met := rule(amp.ConditionExpireAt, a, formatDateTime(at))
+	msg := e.message(e.jid(e.k.recipient), rules(met))
+	e.send(s, msg)
+	e.quiet()
+	e.pass(at)
+	r1 := e.login(e.k.recipient, "r1")
+	e.exchange(e.acted(s, msg, met, r1)...)
 }
 
 // storedUntil returns a time at least ExpireWindow ahead, in whole

@@ -188,15 +188,7 @@ func (e *env) stoppedNotKept() {
 	if a == "" {
 		e.skipf("the server advertises none of alert, drop and error")
 	}
-	s := e.login(e.k.sender, "s")
-	at := e.storedUntil()
-	met := rule(amp.ConditionExpireAt, a, formatDateTime(at))
-	msg := e.message(e.jid(e.k.recipient), rules(met))
-	e.send(s, msg)
-	e.quiet()
-	e.pass(at)
-	r1 := e.login(e.k.recipient, "r1")
-	e.exchange(e.acted(s, msg, met, r1)...)
+	e.expiredWhileStored(a)
 	e.restart()
 	// The sender logs in with the same resource, so that an event for
 	// the message would reach it again.
