@@ -205,8 +205,9 @@ func TestProbeExampleServer(t *testing.T) {
 }
 
 // startExampleServer builds the example server of this repository and
-// runs it on a free loopback port until the test ends, with one-way
-// subscriptions: bob lets alice see his presence, carol lets bob see hers.
+// runs it on a free loopback port until the test ends, with the shipped
+// config.json: one-way subscriptions, where bob lets alice see his
+// presence and carol lets bob see hers.
 func startExampleServer(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -216,13 +217,16 @@ func startExampleServer(t *testing.T) string {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "building the example server:\n%s", out)
 
-	config := `{"domain": "localhost", "store": ` + quote(filepath.Join(dir, "offline.db")) + `,
-		"accounts": {
-			"alice": {"password": "alice-pw", "roster": {"bob@localhost": "to"}},
-			"bob": {"password": "bob-pw", "roster": {"alice@localhost": "from", "carol@localhost": "to"}},
-			"carol": {"password": "carol-pw", "roster": {"bob@localhost": "from"}}}}`
+	// The shipped config.json, with the store in dir.
+	shipped, err := os.ReadFile(filepath.Join(build.Dir, "config.json"))
+	require.NoError(t, err)
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal(shipped, &cfg))
+	cfg["store"] = filepath.Join(dir, "offline.db")
+	config, err := json.Marshal(cfg)
+	require.NoError(t, err)
 	cfgPath := filepath.Join(dir, "config.json")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(config), 0o600))
+	require.NoError(t, os.WriteFile(cfgPath, config, 0o600))
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -251,11 +255,6 @@ func startExampleServer(t *testing.T) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func quote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
 }
 
 // TestProbeSilentServer runs ampprobe against a listener that accepts and
