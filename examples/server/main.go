@@ -8,6 +8,12 @@
 // Usage:
 //
 //	go run . -config config.json -addr 127.0.0.1:5222
+//
+// Unless the environment sets GOGC or GOMEMLIMIT, the command runs its
+// garbage collector at GOGC=400 under a soft memory limit of 256 MiB: the
+// heap may grow to five times what is live, which halves the collector's
+// work under load (the side-by-side comparison of the README), while the
+// limit makes it collect more often before the process passes 256 MiB.
 package main
 
 import (
@@ -17,13 +23,27 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
+)
+
+// The garbage collector's defaults for this command; GOGC and GOMEMLIMIT
+// in the environment override them.
+const (
+	gcPercent   = 400
+	memoryLimit = 256 << 20
 )
 
 func main() {
 	configPath := flag.String("config", "config.json", "the JSON configuration: domain, accounts with passwords and rosters, amp, store")
 	addr := flag.String("addr", "127.0.0.1:5222", "the address to listen on")
 	flag.Parse()
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 
 	// A configuration the server cannot run with stops it here, loudly.
 	b, err := os.ReadFile(*configPath)

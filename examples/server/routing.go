@@ -269,8 +269,17 @@ func (s *Server) dispatchLocked(c *session) []*etree.Element {
 	c.available = true
 	var replies []*etree.Element
 	// A chunk at a time, so that what is read from the store at once is
-	// bounded whatever the store holds.
-	for after := uint64(0); !c.ended; {
+	// bounded whatever the store holds. A session that was killed stops
+	// the dispatch between chunks, and so does a server that is closing,
+	// which kills the session so that no later message overtakes what is
+	// left. What is left stays stored, rather than each message being read
+	// only to fail its delivery and be kept again, which delayed Close by
+	// seconds for a user with thousands of stored messages.
+	for after := uint64(0); !c.ended && !c.killed(); {
+		if s.ctx.Err() != nil {
+			c.kill()
+			break
+		}
 		stored, err := s.store.dispatch(u.name, after, s.cfg.QueueSize)
 		if err != nil {
 			s.cfg.Logf("dispatching to %s: %v", c.jid, err)

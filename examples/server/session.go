@@ -170,12 +170,23 @@ func (c *session) kill() {
 	})
 }
 
+// killed reports whether kill was called.
+func (c *session) killed() bool {
+	select {
+	case <-c.dead:
+		return true
+	default:
+		return false
+	}
+}
+
 // doPush hands it to c's writer. u.mu is held. A message from a user waits
 // for room, up to the write timeout; a client that has not made room by
 // then is a slow reader and is disconnected. A reply the server made never
 // waits: a client that lets more than its allowance pile up is disconnected
-// at once. doPush reports false when c has died: the caller must then end c
-// (routing its stanzas again) and route it anew.
+// at once, and so is one a message would wait for while the server is
+// closing. doPush reports false when c has died: the caller must then end
+// c (routing its stanzas again) and route it anew.
 func (s *Server) doPush(c *session, it *item) bool {
 	o := &c.out
 	var timer *time.Timer
@@ -210,6 +221,12 @@ func (s *Server) doPush(c *session, it *item) bool {
 		}
 		select {
 		case <-c.dead:
+			return false
+		case <-s.ctx.Done():
+			// Closing: the session ends now, as a slow reader does, and
+			// the message goes to the store rather than wait for room
+			// that the session may never make.
+			c.kill()
 			return false
 		case <-taken:
 		case <-timer.C:
