@@ -346,3 +346,37 @@ func TestUnacknowledgedBound(t *testing.T) {
 	}
 	expectNothing(t, b2, 200*time.Millisecond)
 }
+
+// TestCloseDuringDispatch: Close, while the stored messages of a session
+// that acknowledges nothing are dispatched and the dispatch waits for room
+// in its queue, returns at once rather than after the write timeout, and
+// every message reaches the next session after the restart.
+func TestCloseDuringDispatch(t *testing.T) {
+	const n, queue = 300, 16
+	ts, addr := serve(t, func(c *Config) { c.QueueSize = queue })
+	a := mustDial(t, addr, "alice", "a1", false, true)
+	for i := range n {
+		a.send(message("bob@localhost", fmt.Sprint("m", i), "hi"))
+	}
+	a.send(message(a.jid, "sync", "sync"))
+	expectMessage(t, a)
+	b := mustDial(t, addr, "bob", "r1", true, false)
+	b.autoAck = false
+	b.send(`<presence/>`)
+	read := map[string]bool{}
+	for range queue {
+		read[attr(expectMessage(t, b), "id")] = true
+	}
+	begin := time.Now()
+	ts.restart()
+	if took := time.Since(begin); took > 2*time.Second {
+		t.Errorf("Close took %v during a dispatch, want it at once, not after the write timeout", took)
+	}
+	b2 := mustDial(t, addr, "bob", "r2", true, true)
+	for i := 0; len(read) < n; i++ {
+		if i == n {
+			t.Fatalf("the next session got no more messages; %d of %d read", len(read), n)
+		}
+		read[attr(expectMessage(t, b2), "id")] = true
+	}
+}
